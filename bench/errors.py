@@ -1,0 +1,50 @@
+"""One error root for everything bench/ raises; the CLI turns these into one line and an exit code."""
+
+
+class BenchError(Exception):
+    """Root of every error raised by bench/. The message says what went wrong and what to do."""
+
+
+class DeviceUnreachable(BenchError):
+    """No device answered at the given serial (not connected, wrong address, adbd not running)."""
+
+
+class DeviceBusy(BenchError):
+    """Another program (usually the adb server) already holds the device."""
+
+
+class AuthenticationFailed(BenchError):
+    """The device refused our key, or the key could not be read or created."""
+
+
+class DeviceLost(BenchError):
+    """The connection dropped while talking to the device."""
+
+
+class DeviceCommandFailed(BenchError):
+    """A device shell command returned a non-zero exit code.
+
+    Carries the command, its exit code and its raw output.
+    """
+
+    def __init__(self, message: str, *, command: str = "", exit_code: int | None = None, output: str = ""):
+        super().__init__(message)
+        self.command = command
+        self.exit_code = exit_code
+        self.output = output
+
+
+class TransferFailed(BenchError):
+    """A push or pull did not complete (device refused the path, storage full, lost connection)."""
+
+
+class UnsupportedDevice(BenchError):
+    """The device's ABI or platform has no runner build."""
+
+
+class InsufficientStorage(BenchError):
+    """The device has too little free space for what must be pushed."""
+
+
+class ResultsError(BenchError):
+    """A results file or run folder is missing, corrupt or of an unknown schema version."""
