@@ -48,3 +48,38 @@ class InsufficientStorage(BenchError):
 
 class ResultsError(BenchError):
     """A results file or run folder is missing, corrupt or of an unknown schema version."""
+
+
+class CoreUnavailable(BenchError):
+    """The requested CPU core is not online on the device."""
+
+
+class ManifestError(BenchError):
+    """The export manifest is missing, unreadable, of an unknown schema version, or selects no program."""
+
+
+class SweepStopped(BenchError):
+    """The sweep stopped before the end (device lost for good); the rows measured so far are kept.
+
+    Carries the run id so that the caller can print the resume command.
+    """
+
+    def __init__(self, message: str, *, run_id: str):
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class LoopbackDeviceError(BenchError):
+    """The loopback ADB device could not start or was misconfigured (sandbox, port, key list)."""
+
+
+class SettingsError(BenchError):
+    """A sweep setting is out of range (iterations, launches, cool-down, core, ...)."""
+
+
+class CommandTimedOut(DeviceCommandFailed):
+    """A device shell command did not finish within its timeout (the connection was reset to end it)."""
+
+
+class TransferOutOfSpace(InsufficientStorage, TransferFailed):
+    """A push failed because the device ran out of space (caught as either parent)."""

@@ -1,0 +1,39 @@
+"""python -m analysis RESULTS_DIR [RESULTS_DIR ...] --out reports/NAME"""
+
+import argparse
+import sys
+
+from analysis.errors import AnalysisError
+from analysis.pipeline import analyse
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Tables, figures and report.md from splitbench results (paper Figs. 13-15 and its full vs split ratios).",
+    )
+    parser.add_argument("results", nargs="+", help="results/<run_id> folders, their results.jsonl files, or a folder of run folders")
+    parser.add_argument("--out", required=True, help="output folder, e.g. reports/NAME (tables/, figures/, report.md)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        outputs = analyse(arguments.results, arguments.out)
+    except AnalysisError as error:
+        print(f"analysis: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for warning in outputs.warnings:
+        print(f"analysis: warning: {warning.source}: {warning.message}", file=sys.stderr)
+    if outputs.failed_launches:
+        print(f"analysis: {outputs.failed_launches} failed launch(es) listed in the report, left out of the statistics",
+              file=sys.stderr)
+    print(f"report: {outputs.report_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

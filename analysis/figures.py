@@ -1,0 +1,182 @@
+"""The paper's Fig. 13 (inference time), Fig. 14 (loading time) and Fig. 15 (memory), drawn with matplotlib's Agg backend."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from analysis.configurations import display_name, order_backends, order_configurations  # noqa: E402
+from analysis.run_context import RunContext  # noqa: E402
+
+PANEL_KEYS = ["device", "core", "threads"]
+BACKEND_COLOURS = {"xnnpack": "#1f77b4", "portable": "#d62728", "lite": "#2ca02c"}
+FALLBACK_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+FIGURE_FORMATS = ("png", "svg")
+LOG_SCALE_SPREAD = 20.0  # use a log axis when the largest value is this many times the smallest
+GROUP_WIDTH = 0.8
+KB_PER_MB = 1024.0
+
+
+@dataclass(frozen=True)
+class FigureFiles:
+    name: str
+    title: str
+    paths: tuple[Path, ...]
+
+
+def backend_colour(backend: str, backends: list[str]) -> str:
+    if backend in BACKEND_COLOURS:
+        return BACKEND_COLOURS[backend]
+    return FALLBACK_COLOURS[backends.index(backend) % len(FALLBACK_COLOURS)]
+
+
+def panel_caption(device: str, core: int, threads: int, contexts: list[RunContext], extra: str = "") -> str:
+    freq = next((context.core_max_freq_khz.get(core) for context in contexts
+                 if context.device.label == device and core in context.cores), None)
+    iterations = sorted({value for context in contexts if context.device.label == device for value in context.iterations})
+    freq_text = f" ({freq / 1e6:.2f} GHz max)" if freq else ""
+    iterations_text = f", {'/'.join(str(value) for value in iterations)} timed inferences per launch" if iterations else ""
+    return f"{device}, core {core}{freq_text}, {threads} thread{'s' if threads != 1 else ''}{iterations_text}{extra}"
+
+
+def _panels(table: pd.DataFrame) -> list[tuple[tuple, pd.DataFrame]]:
+    return [(key, group) for key, group in table.groupby(PANEL_KEYS, sort=True)]
+
+
+def _slot_offsets(count: int) -> np.ndarray:
+    width = GROUP_WIDTH / count
+    return (np.arange(count) - (count - 1) / 2) * width
+
+
+def _use_log_scale(axis, values: np.ndarray) -> None:
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size and positive.max() / positive.min() > LOG_SCALE_SPREAD:
+        axis.set_yscale("log")
+
+
+def _label_configurations(axis, configurations: list[str]) -> None:
+    axis.set_xticks(range(len(configurations)))
+    axis.set_xticklabels([display_name(configuration) for configuration in configurations], fontsize=9)
+    axis.set_xlim(-0.6, len(configurations) - 0.4)
+    axis.grid(axis="y", alpha=0.3)
+
+
+def _new_figure(panel_count: int):
+    figure, axes = plt.subplots(panel_count, 1, figsize=(11, 4.8 * panel_count), squeeze=False)
+    return figure, [row[0] for row in axes]
+
+
+def _save(figure, out_dir: Path, name: str, title: str) -> FigureFiles:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    paths = []
+    for file_format in FIGURE_FORMATS:
+        path = out_dir / f"{name}.{file_format}"
+        figure.savefig(path, dpi=110)
+        paths.append(path)
+    plt.close(figure)
+    return FigureFiles(name, title, tuple(paths))
+
+
+def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
+    """Fig. 13: every timed inference, as a box (median, quartiles, 5-95 % whiskers) with the samples on top."""
+    panels = _panels(samples)
+    figure, axes = _new_figure(len(panels))
+    random = np.random.default_rng(0)
+    for axis, ((device, core, threads), panel) in zip(axes, panels):
+        configurations = order_configurations(panel["configuration"])
+        backends = order_backends(panel["backend"])
+        offsets = _slot_offsets(len(backends))
+        box_width = GROUP_WIDTH / len(backends) * 0.8
+        for backend, offset in zip(backends, offsets):
+            colour = backend_colour(backend, backends)
+            for position, configuration in enumerate(configurations):
+                times = panel.loc[(panel["backend"] == backend) & (panel["configuration"] == configuration), "time_ms"].to_numpy()
+                if times.size == 0:
+                    continue
+                x = position + offset
+                axis.boxplot([times], positions=[x], widths=box_width, whis=(5, 95), showfliers=False, patch_artist=True,
+                             boxprops={"facecolor": colour, "alpha": 0.35, "edgecolor": colour},
+                             medianprops={"color": "black"}, whiskerprops={"color": colour}, capprops={"color": colour})
+                jitter = random.uniform(-box_width / 3, box_width / 3, times.size)
+                axis.scatter(x + jitter, times, s=6, color=colour, alpha=0.6, linewidths=0)
+        _use_log_scale(axis, panel["time_ms"].to_numpy(dtype=float))
+        _label_configurations(axis, configurations)
+        axis.set_ylabel("inference time (ms)")
+        axis.set_title(panel_caption(device, core, threads, contexts), fontsize=10)
+        axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.6, label=backend) for backend in backends],
+                    title="backend", fontsize=8, loc="upper right")
+    figure.suptitle("Inference time per configuration (box: quartiles, whiskers: 5th-95th percentile, dots: every timed inference)",
+                    fontsize=11)
+    return _save(figure, out_dir, "inference_time", "Inference time (paper Fig. 13)")
+
+
+def _plot_paired_bars(launches: pd.DataFrame, summary: pd.DataFrame, measures: list[tuple[str, str, str]], scale: float,
+                      ylabel: str, suptitle: str, name: str, title: str, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
+    """Bars of summary medians, two measures per backend side by side (solid and hatched), individual launches as dots.
+
+    measures: (legend label, summary column, (launches column, launch_kind to keep or "" for every launch)).
+    """
+    panels = _panels(summary)
+    figure, axes = _new_figure(len(panels))
+    ok_launches = launches[launches["status"] == "ok"]
+    for axis, ((device, core, threads), panel) in zip(axes, panels):
+        configurations = order_configurations(panel["configuration"])
+        backends = order_backends(panel["backend"])
+        slots = [(backend, measure_index) for backend in backends for measure_index in range(len(measures))]
+        offsets = _slot_offsets(len(slots))
+        bar_width = GROUP_WIDTH / len(slots) * 0.9
+        all_values = []
+        for (backend, measure_index), offset in zip(slots, offsets):
+            _, summary_column, (column, kind) = measures[measure_index]
+            colour = backend_colour(backend, backends)
+            hatch = "" if measure_index == 0 else "//"
+            for position, configuration in enumerate(configurations):
+                match = panel[(panel["backend"] == backend) & (panel["configuration"] == configuration)]
+                if match.empty or pd.isna(match[summary_column].iloc[0]):
+                    continue
+                value = float(match[summary_column].iloc[0]) / scale
+                all_values.append(value)
+                axis.bar(position + offset, value, width=bar_width, color=colour, alpha=0.75 if not hatch else 0.35,
+                         hatch=hatch, edgecolor=colour)
+                points = ok_launches[(ok_launches["device"] == device) & (ok_launches["core"] == core)
+                                     & (ok_launches["threads"] == threads) & (ok_launches["backend"] == backend)
+                                     & (ok_launches["configuration"] == configuration)]
+                if kind:
+                    points = points[points["launch_kind"] == kind]
+                values = points[column].dropna().to_numpy(dtype=float) / scale
+                axis.scatter(np.full(values.size, position + offset), values, s=10, color="black", zorder=3)
+        _use_log_scale(axis, np.asarray(all_values, dtype=float))
+        _label_configurations(axis, configurations)
+        axis.set_ylabel(ylabel)
+        axis.set_title(panel_caption(device, core, threads, contexts), fontsize=10)
+        handles = [Patch(color=backend_colour(backend, backends), alpha=0.75, label=backend) for backend in backends]
+        handles += [Patch(facecolor="white", edgecolor="grey", hatch="" if index == 0 else "//", label=label)
+                    for index, (label, _, _) in enumerate(measures)]
+        axis.legend(handles=handles, fontsize=8, loc="upper right", ncol=2)
+    figure.suptitle(suptitle, fontsize=11)
+    return _save(figure, out_dir, name, title)
+
+
+def plot_load_time(launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
+    """Fig. 14: first load (first launch of the program in the run) beside warm loads (later launches)."""
+    measures = [("first load", "first_load_median_ms", ("load_ms", "first")),
+                ("warm load (median)", "warm_load_median_ms", ("load_ms", "warm"))]
+    return _plot_paired_bars(launches, summary, measures, 1.0, "model loading time (ms)",
+                             "Model loading time per configuration (bars: median, dots: each launch)",
+                             "load_time", "Model loading time (paper Fig. 14)", contexts, out_dir)
+
+
+def plot_memory(launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
+    """Fig. 15: peak resident memory (VmHWM) beside steady resident memory after the timed runs."""
+    measures = [("peak (VmHWM)", "peak_memory_median_kb", ("vm_hwm_kb", "")),
+                ("steady (RSS after runs)", "steady_memory_median_kb", ("rss_after_runs_kb", ""))]
+    return _plot_paired_bars(launches, summary, measures, KB_PER_MB, "resident memory (MB)",
+                             "Memory of the runner process per configuration (bars: median over launches, dots: each launch)",
+                             "memory", "Memory (paper Fig. 15)", contexts, out_dir)

@@ -1,0 +1,70 @@
+"""The whole analysis: load, tidy, summarise, compare with the paper, draw, and write tables and report.md."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from analysis.errors import AnalysisError
+from analysis.figures import FigureFiles, plot_inference_time, plot_load_time, plot_memory
+from analysis.loading import LoadWarning, load_results
+from analysis.report import ReportInputs, write_report
+from analysis.reproduction import reproduction_table
+from analysis.run_context import run_contexts
+from analysis.statistics import summarize
+from analysis.tidy import build_tidy_tables
+
+TABLES_FOLDER = "tables"
+FIGURES_FOLDER = "figures"
+
+
+@dataclass(frozen=True)
+class AnalysisOutputs:
+    out_dir: Path
+    report_path: Path
+    table_paths: dict[str, Path]
+    figures: list[FigureFiles]
+    warnings: list[LoadWarning]
+    failed_launches: int
+
+
+def _write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
+    folder = out_dir / TABLES_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in tables.items():
+        path = folder / f"{name}.csv"
+        table.to_csv(path, index=False)
+        paths[name] = path
+    return paths
+
+
+def analyse(inputs: Sequence[Path | str], out_dir: Path | str) -> AnalysisOutputs:
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AnalysisError(f"cannot create the output folder {out_dir} ({error.strerror}); pass a writable --out") from error
+    loaded = load_results([Path(path) for path in inputs])
+    tables = build_tidy_tables(loaded)
+    contexts = run_contexts(loaded)
+    summary = summarize(tables.samples, tables.launches)
+    reproduction = reproduction_table(summary)
+    table_paths = _write_tables({
+        "samples": tables.samples, "launches": tables.launches, "failures": tables.failures,
+        "summary": summary, "reproduction": reproduction,
+    }, out_dir)
+    figures: list[FigureFiles] = []
+    if not tables.samples.empty:
+        figures_dir = out_dir / FIGURES_FOLDER
+        figures = [
+            plot_inference_time(tables.samples, contexts, figures_dir),
+            plot_load_time(tables.launches, summary, contexts, figures_dir),
+            plot_memory(tables.launches, summary, contexts, figures_dir),
+        ]
+    report_path = write_report(ReportInputs(
+        input_paths=[Path(path) for path in inputs], out_dir=out_dir, loaded=loaded, contexts=contexts, tables=tables,
+        summary=summary, reproduction=reproduction, figures=figures, table_paths=table_paths,
+    ))
+    return AnalysisOutputs(out_dir, report_path, table_paths, figures, loaded.warnings, len(tables.failures))

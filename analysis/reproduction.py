@@ -1,0 +1,122 @@
+"""The paper's 'full vs split' comparison: (full - split) / split * 100 %, under every reading of 'split'."""
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from analysis.configurations import FULL_CONFIGURATION, PAPER_SPLIT_CONFIGURATIONS
+
+PAPER_MEMORY_INCREASE_PERCENT = 217.66
+PAPER_LOAD_INCREASE_PERCENT = 534.49
+
+PLATFORM_KEYS: list[str] = ["device", "core", "threads", "format", "backend"]
+
+MEAN_OF_SPLITS = "mean of the split configurations"
+MIN_SPLIT = "smallest split configuration"
+MAX_SPLIT = "largest split configuration"
+
+
+@dataclass(frozen=True)
+class Measure:
+    quantity: str       # "memory" | "load time"
+    name: str           # e.g. "peak (VmHWM)"
+    summary_column: str
+    unit: str
+    paper_increase_percent: float
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("memory", "peak (VmHWM)", "peak_memory_median_kb", "kB", PAPER_MEMORY_INCREASE_PERCENT),
+    Measure("memory", "steady (RSS after the runs)", "steady_memory_median_kb", "kB", PAPER_MEMORY_INCREASE_PERCENT),
+    Measure("load time", "warm load", "warm_load_median_ms", "ms", PAPER_LOAD_INCREASE_PERCENT),
+    Measure("load time", "first load", "first_load_median_ms", "ms", PAPER_LOAD_INCREASE_PERCENT),
+)
+
+HEADLINE_MEASURE_NAMES = {"memory": "peak (VmHWM)", "load time": "warm load"}
+HEADLINE_FALLBACK_MEASURE_NAMES = {"load time": "first load"}
+
+
+@dataclass(frozen=True)
+class ReproductionRow:
+    device: str
+    core: int
+    threads: int
+    format: str
+    backend: str
+    quantity: str
+    measure: str
+    split_reference: str
+    split_configurations: str
+    split_count: int
+    full_value: float
+    split_value: float
+    unit: str
+    increase_percent: float
+    paper_increase_percent: float
+    headline: bool
+
+
+def percent_increase(full_value: float, split_value: float) -> float:
+    """How much more the full model needs than the split one, in percent of the split one."""
+    if split_value == 0 or pd.isna(split_value) or pd.isna(full_value):
+        return float("nan")
+    return (full_value - split_value) / split_value * 100.0
+
+
+def _split_references(split_values: dict[str, float]) -> list[tuple[str, list[str], float]]:
+    """(reference name, configurations it covers, value) for every reading of 'split'."""
+    names = list(split_values)
+    values = list(split_values.values())
+    smallest = min(split_values, key=split_values.get)
+    largest = max(split_values, key=split_values.get)
+    references = [
+        (MEAN_OF_SPLITS, names, sum(values) / len(values)),
+        (MIN_SPLIT, [smallest], split_values[smallest]),
+        (MAX_SPLIT, [largest], split_values[largest]),
+    ]
+    references += [(configuration, [configuration], value) for configuration, value in split_values.items()]
+    return references
+
+
+def _headline_measure_names(platform: pd.DataFrame) -> dict[str, str]:
+    names = dict(HEADLINE_MEASURE_NAMES)
+    full_warm = platform.loc[platform["configuration"] == FULL_CONFIGURATION, "warm_load_median_ms"]
+    if full_warm.isna().all():
+        names.update(HEADLINE_FALLBACK_MEASURE_NAMES)
+    return names
+
+
+def reproduction_rows(summary: pd.DataFrame) -> list[ReproductionRow]:
+    rows: list[ReproductionRow] = []
+    if summary.empty:
+        return rows
+    for key, platform in summary.groupby(PLATFORM_KEYS, sort=False):
+        by_configuration = platform.set_index("configuration")
+        if FULL_CONFIGURATION not in by_configuration.index:
+            continue
+        headline_names = _headline_measure_names(platform)
+        for measure in MEASURES:
+            full_value = by_configuration.at[FULL_CONFIGURATION, measure.summary_column]
+            split_values = {
+                configuration: float(by_configuration.at[configuration, measure.summary_column])
+                for configuration in PAPER_SPLIT_CONFIGURATIONS
+                if configuration in by_configuration.index and not pd.isna(by_configuration.at[configuration, measure.summary_column])
+            }
+            if pd.isna(full_value) or not split_values:
+                continue
+            for reference, covered, split_value in _split_references(split_values):
+                rows.append(ReproductionRow(
+                    **dict(zip(PLATFORM_KEYS, key)), quantity=measure.quantity, measure=measure.name,
+                    split_reference=reference, split_configurations=", ".join(covered),
+                    split_count=len(covered), full_value=float(full_value),
+                    split_value=split_value, unit=measure.unit,
+                    increase_percent=percent_increase(float(full_value), split_value),
+                    paper_increase_percent=measure.paper_increase_percent,
+                    headline=reference == MEAN_OF_SPLITS and headline_names.get(measure.quantity) == measure.name,
+                ))
+    return rows
+
+
+def reproduction_table(summary: pd.DataFrame) -> pd.DataFrame:
+    columns = list(ReproductionRow.__dataclass_fields__)
+    return pd.DataFrame([asdict(row) for row in reproduction_rows(summary)], columns=columns)

@@ -1,0 +1,135 @@
+"""Turns validated rows into tidy tables: one row per timed inference, one per process launch, one per failed launch."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analysis.device_facts import describe_device
+from analysis.loading import LoadedResults, ResultRow
+
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    "run_id", "device", "core", "threads", "program_id", "configuration", "format", "backend",
+)
+
+MEMORY_FIELDS: tuple[str, ...] = (
+    "rss_baseline_kb", "rss_after_load_kb", "rss_after_runs_kb", "vm_hwm_kb", "pss_kb", "swap_kb",
+)
+
+TIMING_FIELDS: tuple[str, ...] = ("load_ms", "program_load_ms", "method_load_ms", "first_inference_ms")
+
+STDERR_EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class TidyTables:
+    samples: pd.DataFrame   # one row per timed inference
+    launches: pd.DataFrame  # one row per process launch, every status
+    failures: pd.DataFrame  # one row per launch whose status is not ok
+
+
+def _hottest_c(environment: Any) -> float | None:
+    temperatures = (environment or {}).get("temperatures_c") if isinstance(environment, dict) else None
+    values = [value for value in (temperatures or {}).values() if isinstance(value, (int, float))]
+    return max(values) if values else None
+
+
+def pinned_to_core(runner: dict[str, Any], core: int) -> bool | None:
+    """True when the runner saw itself only on `core`, False when on another CPU too, None when it could not tell."""
+    observed = ((runner or {}).get("affinity") or {}).get("cpus_observed")
+    if not observed:
+        return None
+    return all(cpu == core for cpu in observed)
+
+
+def _identity(row: ResultRow) -> dict[str, Any]:
+    data = row.data
+    entry = data["manifest_entry"] or {}
+    device = describe_device(data["device"], data.get("runner"))
+    return {
+        "run_id": data["run_id"],
+        "device": device.label,
+        "core": data["core"],
+        "threads": data["threads"],
+        "program_id": data["program_id"],
+        "configuration": entry.get("configuration", data["program_id"].split(".")[0]),
+        "format": entry.get("format"),
+        "backend": entry.get("backend", data["program_id"].rpartition(".")[2]),
+    }
+
+
+def _launch_record(row: ResultRow) -> dict[str, Any]:
+    data = row.data
+    entry = data["manifest_entry"] or {}
+    runner = data.get("runner") or {}
+    timing = runner.get("timing") or {}
+    memory = runner.get("memory") or {}
+    record = _identity(row)
+    record.update({
+        "launch_index": data["launch_index"],
+        "launch_kind": data["launch_kind"],
+        "page_cache_dropped": bool(data.get("page_cache_dropped")),
+        "status": data["status"],
+        "pinned_to_core": pinned_to_core(runner, data["core"]),
+        **{name: timing.get(name) for name in TIMING_FIELDS},
+        "timed_inferences": len(timing.get("inference_ms") or []),
+        **{name: memory.get(name) for name in MEMORY_FIELDS},
+        "flops": entry.get("flops"),
+        "output_size_bytes": entry.get("output_size_bytes"),
+        "model_size_bytes": entry.get("size_bytes"),
+        "cpu_freq_before_khz": (data.get("env_before") or {}).get("cpu_cur_freq_khz"),
+        "cpu_freq_after_khz": (data.get("env_after") or {}).get("cpu_cur_freq_khz"),
+        "hottest_before_c": _hottest_c(data.get("env_before")),
+        "hottest_after_c": _hottest_c(data.get("env_after")),
+        "wall_s": data.get("wall_s"),
+        "source": str(row.source),
+    })
+    return record
+
+
+def _sample_records(row: ResultRow) -> list[dict[str, Any]]:
+    identity = _identity(row)
+    times = ((row.data.get("runner") or {}).get("timing") or {}).get("inference_ms") or []
+    return [
+        {**identity, "launch_index": row.data["launch_index"], "launch_kind": row.data["launch_kind"],
+         "iteration": iteration, "time_ms": float(time_ms)}
+        for iteration, time_ms in enumerate(times)
+    ]
+
+
+def _failure_record(row: ResultRow) -> dict[str, Any]:
+    data = row.data
+    runner = data.get("runner") or {}
+    stderr = (data.get("runner_stderr") or "").strip().replace("\n", " ")
+    return {
+        **_identity(row),
+        "launch_index": data["launch_index"],
+        "status": data["status"],
+        "error_kind": runner.get("error_kind"),
+        "message": runner.get("message"),
+        "runner_exit_code": data.get("runner_exit_code"),
+        "stderr_excerpt": stderr[:STDERR_EXCERPT_CHARS],
+        "source": str(row.source),
+    }
+
+
+LAUNCH_COLUMNS = list(IDENTITY_COLUMNS) + [
+    "launch_index", "launch_kind", "page_cache_dropped", "status", "pinned_to_core", *TIMING_FIELDS, "timed_inferences", *MEMORY_FIELDS,
+    "flops", "output_size_bytes", "model_size_bytes", "cpu_freq_before_khz", "cpu_freq_after_khz",
+    "hottest_before_c", "hottest_after_c", "wall_s", "source",
+]
+SAMPLE_COLUMNS = list(IDENTITY_COLUMNS) + ["launch_index", "launch_kind", "iteration", "time_ms"]
+FAILURE_COLUMNS = list(IDENTITY_COLUMNS) + [
+    "launch_index", "status", "error_kind", "message", "runner_exit_code", "stderr_excerpt", "source",
+]
+
+
+def build_tidy_tables(loaded: LoadedResults) -> TidyTables:
+    """Samples come only from ok launches; failed launches go to their own table and never into statistics."""
+    ok_rows = [row for row in loaded.rows if row.data["status"] == "ok"]
+    failed_rows = [row for row in loaded.rows if row.data["status"] != "ok"]
+    samples = pd.DataFrame([record for row in ok_rows for record in _sample_records(row)], columns=SAMPLE_COLUMNS)
+    launches = pd.DataFrame([_launch_record(row) for row in loaded.rows], columns=LAUNCH_COLUMNS)
+    failures = pd.DataFrame([_failure_record(row) for row in failed_rows], columns=FAILURE_COLUMNS)
+    failures["runner_exit_code"] = failures["runner_exit_code"].astype("Int64")
+    return TidyTables(samples=samples, launches=launches, failures=failures)

@@ -1,0 +1,108 @@
+#include "measurement.h"
+
+#include <chrono>
+
+#include "input_data.h"
+#include "runner_error.h"
+
+namespace splitbench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double elapsed_ms(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+template <typename Step>
+double time_ms(Step&& step) {
+  Clock::time_point start = Clock::now();
+  step();
+  return elapsed_ms(start, Clock::now());
+}
+
+// The program's own input specs, checked against --input-shape when both exist.
+std::vector<TensorSpec> resolve_input_specs(
+    const std::optional<std::vector<TensorSpec>>& recorded,
+    const std::optional<std::vector<int64_t>>& requested_shape) {
+  if (recorded) {
+    if (requested_shape) {
+      if (recorded->size() != 1 || (*recorded)[0].shape != *requested_shape) {
+        std::string found;
+        for (const TensorSpec& spec : *recorded) found += (found.empty() ? "" : ", ") + spec.describe();
+        throw RunnerError(ErrorKind::kInputShape,
+                          "--input-shape does not match the program's inputs (" + found +
+                              "); drop --input-shape or fix it");
+      }
+    }
+    return *recorded;
+  }
+  if (!requested_shape) {
+    throw RunnerError(ErrorKind::kBadArgs,
+                      "this program does not record its input shape; pass "
+                      "--input-shape, e.g. --input-shape 1,3,224,224");
+  }
+  TensorSpec spec;
+  spec.shape = *requested_shape;
+  spec.dtype = DType::kFloat32;
+  return {spec};
+}
+
+// Times one inference; the CPU it ran on is sampled outside the timed span.
+double timed_inference_ms(ProgramSession& session, CpuObserver& cpus) {
+  double ms = time_ms([&] { session.run_inference(); });
+  cpus.sample();
+  return ms;
+}
+
+}  // namespace
+
+MeasurementPlan MeasurementPlan::from_options(const RunnerOptions& options) {
+  MeasurementPlan plan;
+  plan.iterations = options.iterations;
+  plan.warmup = options.warmup;
+  plan.min_time_ms = options.min_time_ms;
+  plan.max_time_ms = options.max_time_ms;
+  plan.input_source = options.input;
+  plan.seed = options.seed;
+  plan.input_shape = options.input_shape;
+  return plan;
+}
+
+void measure_program(ProgramSession& session, const MeasurementPlan& plan,
+                     Measurement& m) {
+  m.memory_baseline = read_memory_snapshot();
+
+  m.program_load_ms = time_ms([&] { session.load_program(); });
+  m.input_specs = resolve_input_specs(session.recorded_input_specs(), plan.input_shape);
+  session.bind_inputs(make_input_buffers(m.input_specs, plan.input_source, plan.seed),
+                      m.input_specs);
+  if (session.has_method_load_step()) {
+    m.method_load_ms = time_ms([&] { session.load_method(); });
+    m.load_ms = *m.program_load_ms + *m.method_load_ms;
+  } else {
+    m.load_ms = *m.program_load_ms;
+  }
+  m.memory_after_load = read_memory_snapshot();
+
+  m.first_inference_ms = timed_inference_ms(session, m.cpus);
+  for (int i = 0; i < plan.warmup; ++i) {
+    m.warmup_ms.push_back(timed_inference_ms(session, m.cpus));
+  }
+
+  m.inference_ms.reserve(plan.iterations);
+  Clock::time_point loop_start = Clock::now();
+  for (;;) {
+    double loop_ms = elapsed_ms(loop_start, Clock::now());
+    bool count_reached = static_cast<int>(m.inference_ms.size()) >= plan.iterations;
+    if (count_reached && loop_ms >= plan.min_time_ms) break;
+    if (plan.max_time_ms > 0 && loop_ms >= plan.max_time_ms) break;
+    m.inference_ms.push_back(timed_inference_ms(session, m.cpus));
+  }
+
+  m.memory_after_runs = read_memory_snapshot();
+  m.output = session.copy_output();
+}
+
+}  // namespace splitbench

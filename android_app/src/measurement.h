@@ -1,0 +1,53 @@
+// The fixed measurement sequence: load program (timed), check and bind inputs,
+// load method (timed), first inference (timed, kept apart), warm-up runs, then
+// timed runs until both the iteration count and the minimum time are reached,
+// capped by the maximum time. Memory is read before load, after load and after
+// the runs; the CPU is sampled at every inference.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "affinity.h"
+#include "options.h"
+#include "process_memory.h"
+#include "program_session.h"
+#include "tensor_spec.h"
+
+namespace splitbench {
+
+struct MeasurementPlan {
+  int iterations = 60;
+  int warmup = 1;
+  double min_time_ms = 0.0;
+  double max_time_ms = 0.0;  // 0 = no cap; caps the timed runs only
+  std::string input_source = "random";
+  uint64_t seed = 0;
+  std::optional<std::vector<int64_t>> input_shape;
+
+  static MeasurementPlan from_options(const RunnerOptions& options);
+};
+
+// Filled step by step, so a failure part-way still reports what was measured.
+struct Measurement {
+  std::optional<double> program_load_ms;
+  std::optional<double> method_load_ms;
+  std::optional<double> load_ms;
+  std::optional<double> first_inference_ms;
+  std::vector<double> warmup_ms;
+  std::vector<double> inference_ms;
+  std::optional<MemorySnapshot> memory_baseline;
+  std::optional<MemorySnapshot> memory_after_load;
+  std::optional<MemorySnapshot> memory_after_runs;
+  CpuObserver cpus;
+  std::vector<TensorSpec> input_specs;
+  std::optional<OutputTensor> output;
+};
+
+// Runs the sequence on `session` (threads already configured). Throws
+// RunnerError on failure; `measurement` keeps what was measured until then.
+void measure_program(ProgramSession& session, const MeasurementPlan& plan,
+                     Measurement& measurement);
+
+}  // namespace splitbench

@@ -1,0 +1,33 @@
+// Assembles the runner result JSON (schema splitbench.runner_result, version 1,
+// docs/formats.md section 2) from what one run produced.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "json.h"
+#include "measurement.h"
+#include "model_file.h"
+#include "options.h"
+#include "runner_error.h"
+
+namespace splitbench {
+
+struct RunFailure {
+  ErrorKind kind;
+  std::string message;
+};
+
+struct RunReport {
+  std::optional<RunnerOptions> options;  // null when the command line was refused
+  std::optional<ModelFile> model;
+  std::optional<int> threadpool_size;
+  const Measurement* measurement = nullptr;
+  std::optional<RunFailure> failure;
+};
+
+constexpr int kRunnerResultSchemaVersion = 1;
+
+Json run_report_json(const RunReport& report);
+
+}  // namespace splitbench

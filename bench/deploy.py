@@ -1,0 +1,192 @@
+"""Put the runner and the model files on the device, pushing only what differs.
+
+A file is pushed when the device's copy is missing or its ``sha256sum`` differs. Free
+space is checked before the first byte moves; pushed files are hashed again on the device.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bench.device_facts import parse_df_available_bytes
+from bench.device_shell import run_script, section_marker, split_sections
+from bench.errors import InsufficientStorage, TransferFailed
+from bench.programs import Program
+from bench.runner_bundle import RUNNER_EXECUTABLE, RunnerBundle
+
+DEVICE_SPLITBENCH_ROOT = "/data/local/tmp/splitbench"
+STORAGE_MARGIN_BYTES = 8 * 1024 * 1024
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+class PushConnection(Protocol):
+    def shell(self, argv: list[str], timeout_s: float = 60): ...
+
+    def push(self, local: str, device_path: str, mode: int = 0o644): ...
+
+
+@dataclass(frozen=True)
+class DeviceLayout:
+    root: str = DEVICE_SPLITBENCH_ROOT
+
+    @property
+    def runner_dir(self) -> str:
+        return posixpath.join(self.root, "runner")
+
+    @property
+    def models_dir(self) -> str:
+        return posixpath.join(self.root, "models")
+
+    @property
+    def runner_path(self) -> str:
+        return posixpath.join(self.runner_dir, RUNNER_EXECUTABLE)
+
+    @property
+    def runner_lib_dir(self) -> str:
+        return posixpath.join(self.runner_dir, "lib")
+
+    def model_path(self, program: Program) -> str:
+        return posixpath.join(self.models_dir, program.device_file_name)
+
+
+@dataclass(frozen=True)
+class DeployItem:
+    local_path: Path
+    device_path: str
+    sha256: str
+    size_bytes: int
+    mode: int
+    required: bool  # a failure to push it stops the sweep (the runner); else it only fails its program
+
+
+@dataclass
+class DeployReport:
+    files_checked: int = 0
+    files_pushed: int = 0
+    bytes_pushed: int = 0
+    hash_check_s: float = 0.0
+    push_s: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)  # device path -> message
+
+    def to_json(self) -> dict:
+        return {
+            "files_checked": self.files_checked, "files_pushed": self.files_pushed,
+            "bytes_pushed": self.bytes_pushed, "hash_check_s": round(self.hash_check_s, 4),
+            "push_s": round(self.push_s, 4), "failures": dict(self.failures),
+        }
+
+
+def deploy_items(bundle: RunnerBundle, programs: list[Program], layout: DeviceLayout) -> list[DeployItem]:
+    """Everything the sweep needs on the device: the runner bundle's files and each program's model file."""
+    items = [
+        DeployItem(local_path=bundle.local_path(f), device_path=posixpath.join(layout.runner_dir, f.path),
+                   sha256=f.sha256.lower(), size_bytes=f.size_bytes,
+                   mode=0o755 if f.path == RUNNER_EXECUTABLE else f.mode, required=True)
+        for f in bundle.files
+    ]
+    items += [
+        DeployItem(local_path=p.local_path, device_path=layout.model_path(p), sha256=p.sha256.lower(),
+                   size_bytes=p.size_bytes, mode=0o644, required=False)
+        for p in programs
+    ]
+    return items
+
+
+def hash_check_script(items: list[DeployItem], free_space_dir: str) -> str:
+    """Prints one ``index|digest`` line per item (digest empty when the file is missing), then df."""
+    folders = sorted({posixpath.dirname(item.device_path) for item in items})
+    hash_lines = [
+        f'echo "{index}|$(sha256sum {shlex.quote(item.device_path)} 2>/dev/null | cut -d " " -f 1)"'
+        for index, item in enumerate(items)
+    ]
+    return "\n".join([
+        f"mkdir -p {' '.join(shlex.quote(f) for f in folders)}",
+        section_marker("sha256"), *hash_lines,
+        section_marker("df"), f"df -k {shlex.quote(free_space_dir)} 2>/dev/null",
+        "true",
+    ])
+
+
+def parse_digests(text: str, items: list[DeployItem]) -> dict[str, str]:
+    """``index|digest`` lines -> device path -> lower-case hex digest (missing files left out)."""
+    digests = {}
+    for line in text.splitlines():
+        index, _, digest = line.strip().partition("|")
+        if index.isdigit() and int(index) < len(items) and SHA256_HEX.fullmatch(digest):
+            digests[items[int(index)].device_path] = digest.lower()
+    return digests
+
+
+def device_digests(connection: PushConnection, items: list[DeployItem], layout: DeviceLayout) -> tuple[dict[str, str], int | None]:
+    """The device copies' sha256 digests and the free bytes where the files go."""
+    result = run_script(connection, hash_check_script(items, layout.root), timeout_s=600)
+    sections = split_sections(result.output)
+    return parse_digests(sections.get("sha256", ""), items), parse_df_available_bytes(sections.get("df", ""))
+
+
+def check_free_space(to_push: list[DeployItem], free_bytes: int | None) -> None:
+    needed = sum(item.size_bytes for item in to_push)
+    if free_bytes is not None and to_push and needed + STORAGE_MARGIN_BYTES > free_bytes:
+        raise InsufficientStorage(
+            f"the device needs {mib(needed + STORAGE_MARGIN_BYTES)} MB free in {DEVICE_SPLITBENCH_ROOT} "
+            f"for {len(to_push)} file(s) but has {mib(free_bytes)} MB; free space on the device "
+            "or select fewer programs with --configs/--formats"
+        )
+
+
+def mib(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.1f}"
+
+
+def deploy(connection: PushConnection, items: list[DeployItem], layout: DeviceLayout,
+           clock=time.perf_counter) -> DeployReport:
+    """Push every item whose device copy differs, then check what was pushed.
+
+    Raises InsufficientStorage before pushing anything when space is short, and
+    TransferFailed when a required item (the runner) cannot be put in place. A failed
+    model file is recorded in ``report.failures`` and the caller decides.
+    """
+    report = DeployReport(files_checked=len(items))
+    started = clock()
+    digests, free_bytes = device_digests(connection, items, layout)
+    report.hash_check_s += clock() - started
+    to_push = [item for item in items if digests.get(item.device_path) != item.sha256]
+    check_free_space(to_push, free_bytes)
+
+    started = clock()
+    pushed = []
+    for item in to_push:
+        try:
+            connection.push(str(item.local_path), item.device_path, item.mode)
+        except TransferFailed as exc:
+            report.failures[item.device_path] = str(exc)
+            continue
+        pushed.append(item)
+        report.files_pushed += 1
+        report.bytes_pushed += item.size_bytes
+    executables = [item.device_path for item in items if item.mode & 0o111]
+    if executables:
+        run_script(connection, "chmod 755 " + " ".join(shlex.quote(p) for p in executables), timeout_s=60)
+    report.push_s += clock() - started
+
+    if pushed:
+        started = clock()
+        after, _ = device_digests(connection, pushed, layout)
+        report.hash_check_s += clock() - started
+        for item in pushed:
+            if after.get(item.device_path) != item.sha256:
+                report.failures[item.device_path] = (
+                    f"{item.device_path} on the device does not match {item.local_path} after the push"
+                )
+    required_failures = [item for item in items if item.required and item.device_path in report.failures]
+    if required_failures:
+        first = required_failures[0]
+        raise TransferFailed(f"could not put the runner file {first.device_path} on the device "
+                             f"({report.failures[first.device_path]}); check the device's storage and retry")
+    return report

@@ -1,0 +1,264 @@
+"""What the device is: identity, ABI, platform, cores, thermal zones, storage and root.
+
+Collected in one shell round trip; parsed by pure functions that unit tests feed with
+captured text. Anything the device does not expose is ``None``, never an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from bench.device_shell import ShellConnection, run_script, section_marker, split_sections
+
+DEVICE_FACTS_SCHEMA = "splitbench.device_facts"
+DEVICE_FACTS_SCHEMA_VERSION = 1
+DEVICE_WORK_ROOT = "/data/local/tmp"
+
+GETPROP_KEYS = (
+    "ro.product.model",
+    "ro.product.manufacturer",
+    "ro.build.version.sdk",
+    "ro.build.fingerprint",
+    "ro.product.cpu.abi",
+    "ro.soc.model",
+)
+
+# uname -m -> Android ABI name (for Linux boards without getprop).
+MACHINE_TO_ABI = {
+    "x86_64": "x86_64",
+    "amd64": "x86_64",
+    "i686": "x86",
+    "i386": "x86",
+    "aarch64": "arm64-v8a",
+    "arm64": "arm64-v8a",
+    "armv8l": "armeabi-v7a",
+    "armv7l": "armeabi-v7a",
+}
+
+
+@dataclass(frozen=True)
+class CoreFacts:
+    index: int
+    max_freq_khz: int | None
+    governor: str | None
+
+
+@dataclass(frozen=True)
+class ThermalZoneFacts:
+    zone: int
+    type: str | None
+    temp_c: float | None
+
+    @property
+    def key(self) -> str:
+        return f"zone{self.zone}:{self.type or 'unknown'}"
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    serial: str
+    model: str | None
+    manufacturer: str | None
+    android_sdk: int | None
+    fingerprint: str | None
+    soc_model: str | None
+    abi: str | None
+    platform: str | None  # "android" | "linux" | None
+    kernel_os: str | None  # raw `uname -o`
+    machine: str | None  # raw `uname -m`
+    cores: list[CoreFacts] = field(default_factory=list)
+    thermal_zones: list[ThermalZoneFacts] = field(default_factory=list)
+    storage_free_bytes: int | None = None
+    is_root: bool = False
+    can_drop_caches: bool = False
+    schema: str = DEVICE_FACTS_SCHEMA
+    schema_version: int = DEVICE_FACTS_SCHEMA_VERSION
+
+    @property
+    def online_core_indices(self) -> list[int]:
+        return [core.index for core in self.cores]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "DeviceFacts":
+        values = dict(data)
+        values["cores"] = [CoreFacts(**core) for core in data.get("cores", [])]
+        values["thermal_zones"] = [ThermalZoneFacts(**zone) for zone in data.get("thermal_zones", [])]
+        return cls(**values)
+
+
+def facts_script(work_root: str = DEVICE_WORK_ROOT) -> str:
+    """The shell script whose output parse_device_facts understands."""
+    getprops = " ".join(GETPROP_KEYS)
+    return "\n".join([
+        section_marker("uname_o"), "uname -o 2>/dev/null",
+        section_marker("uname_m"), "uname -m 2>/dev/null",
+        section_marker("getprop"),
+        f"if command -v getprop >/dev/null 2>&1; then for p in {getprops}; do "
+        'echo "$p=$(getprop $p 2>/dev/null)"; done; fi',
+        section_marker("online"), "cat /sys/devices/system/cpu/online 2>/dev/null",
+        section_marker("cpufreq"),
+        "for d in /sys/devices/system/cpu/cpu[0-9]*; do [ -d \"$d\" ] || continue; "
+        'echo "${d##*/cpu}|$(cat $d/cpufreq/cpuinfo_max_freq 2>/dev/null)|'
+        '$(cat $d/cpufreq/scaling_governor 2>/dev/null)"; done',
+        section_marker("thermal"), thermal_loop(),
+        section_marker("df"), f"df -k {work_root} 2>/dev/null",
+        section_marker("uid"), "id -u 2>/dev/null",
+        section_marker("drop_caches"),
+        "if [ -w /proc/sys/vm/drop_caches ]; then echo writable; else echo no; fi",
+        "true",
+    ])
+
+
+def thermal_loop() -> str:
+    """Shell loop printing ``zone|type|millidegrees`` for every thermal zone."""
+    return (
+        "for z in /sys/class/thermal/thermal_zone*; do [ -d \"$z\" ] || continue; "
+        'echo "${z##*thermal_zone}|$(cat $z/type 2>/dev/null)|$(cat $z/temp 2>/dev/null)"; done'
+    )
+
+
+def collect_device_facts(connection: ShellConnection, serial: str, work_root: str = DEVICE_WORK_ROOT) -> DeviceFacts:
+    """Ask the device about itself (one shell round trip)."""
+    result = run_script(connection, facts_script(work_root), timeout_s=60)
+    return parse_device_facts(result.output, serial)
+
+
+def parse_device_facts(output: str, serial: str) -> DeviceFacts:
+    """Build DeviceFacts from the output of facts_script."""
+    sections = split_sections(output)
+    props = parse_getprop(sections.get("getprop", ""))
+    kernel_os = none_if_blank(sections.get("uname_o"))
+    machine = none_if_blank(sections.get("uname_m"))
+    sdk_text = props.get("ro.build.version.sdk")
+    android_sdk = int(sdk_text) if sdk_text and sdk_text.isdigit() else None
+    online = parse_cpu_list(sections.get("online", ""))
+    uid_text = (sections.get("uid") or "").strip()
+    is_root = uid_text == "0"
+    return DeviceFacts(
+        serial=serial,
+        model=props.get("ro.product.model"),
+        manufacturer=props.get("ro.product.manufacturer"),
+        android_sdk=android_sdk,
+        fingerprint=props.get("ro.build.fingerprint"),
+        soc_model=props.get("ro.soc.model"),
+        abi=props.get("ro.product.cpu.abi") or MACHINE_TO_ABI.get(machine or ""),
+        platform=platform_of(kernel_os, android_sdk),
+        kernel_os=kernel_os,
+        machine=machine,
+        cores=parse_cores(sections.get("cpufreq", ""), online),
+        thermal_zones=parse_thermal_zones(sections.get("thermal", "")),
+        storage_free_bytes=parse_df_available_bytes(sections.get("df", "")),
+        is_root=is_root,
+        can_drop_caches=is_root and (sections.get("drop_caches") or "").strip() == "writable",
+    )
+
+
+def none_if_blank(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+def parse_getprop(text: str) -> dict[str, str]:
+    """``key=value`` lines -> dict; empty values are left out."""
+    props = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and value.strip():
+            props[key.strip()] = value.strip()
+    return props
+
+
+def platform_of(kernel_os: str | None, android_sdk: int | None) -> str | None:
+    """"android" for Android, "linux" for GNU/Linux and other Linux userlands.
+
+    `uname -o` decides; when it names neither (an old toolbox), an Android SDK level means Android.
+    """
+    name = (kernel_os or "").strip().lower()
+    if name == "android":
+        return "android"
+    if name in ("gnu/linux", "linux"):
+        return "linux"
+    if android_sdk:
+        return "android"
+    return "linux" if name else None
+
+
+def parse_cpu_list(text: str) -> list[int] | None:
+    """Kernel CPU list such as ``0-3,6`` -> [0, 1, 2, 3, 6]; blank -> None."""
+    text = text.strip()
+    if not text:
+        return None
+    cpus: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            return None
+        cpus.extend(range(int(first), int(last) + 1) if dash else [int(first)])
+    return sorted(set(cpus))
+
+
+def parse_cores(cpufreq_text: str, online: list[int] | None) -> list[CoreFacts]:
+    """``index|max_khz|governor`` lines, restricted to the online cores when that list is known."""
+    by_index: dict[int, CoreFacts] = {}
+    for line in cpufreq_text.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        index = int(parts[0])
+        max_freq = parts[1].strip()
+        by_index[index] = CoreFacts(
+            index=index,
+            max_freq_khz=int(max_freq) if max_freq.isdigit() else None,
+            governor=parts[2].strip() or None,
+        )
+    indices = online if online is not None else sorted(by_index)
+    return [by_index.get(i, CoreFacts(index=i, max_freq_khz=None, governor=None)) for i in indices]
+
+
+def parse_thermal_zones(text: str) -> list[ThermalZoneFacts]:
+    """``zone|type|millidegrees`` lines -> zones; unreadable temperatures are None."""
+    zones = []
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        zones.append(ThermalZoneFacts(
+            zone=int(parts[0]),
+            type=parts[1].strip() or None,
+            temp_c=millidegrees_to_c(parts[2]),
+        ))
+    return sorted(zones, key=lambda z: z.zone)
+
+
+def millidegrees_to_c(text: str) -> float | None:
+    """Thermal ``temp`` file -> degrees C. Most kernels report millidegrees; a few report degrees."""
+    text = text.strip()
+    if not re.fullmatch(r"-?\d+", text):
+        return None
+    value = int(text)
+    return round(value / 1000.0, 3) if abs(value) >= 1000 else float(value)
+
+
+def parse_df_available_bytes(text: str) -> int | None:
+    """``df -k`` output -> available bytes of the (single) filesystem listed; None if unparsable.
+
+    A long filesystem name can wrap onto its own line, so the numbers are read from the
+    end of the output: ... 1K-blocks Used Available Use% Mounted-on.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    tokens = " ".join(lines[1:]).split()
+    if len(tokens) < 4:
+        return None
+    available = tokens[-3]
+    return int(available) * 1024 if available.isdigit() else None

@@ -1,0 +1,30 @@
+"""Turn a --serial value into a way to connect: a real device, or a loopback device started for the run."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+from bench.serials import LOOPBACK_SERIAL
+
+
+@contextlib.contextmanager
+def device_connector(serial_spec: str, key_path: Path | None = None,
+                     storage_quota_bytes: int | None = None) -> Iterator[Callable[[], object]]:
+    """Yields ``connect() -> DeviceConnection``.
+
+    ``loopback`` starts a LoopbackDevice (sandbox in a temporary folder) for the duration
+    of the block and stops it afterwards; any other value is an adb serial.
+    """
+    from bench.adb_connection import connect
+
+    if serial_spec != LOOPBACK_SERIAL:
+        yield lambda: connect(serial_spec, key_path=key_path)
+        return
+    from bench.loopback import LoopbackDevice
+
+    with tempfile.TemporaryDirectory(prefix="splitbench-loopback-") as sandbox:
+        with LoopbackDevice(sandbox, port=0, storage_quota_bytes=storage_quota_bytes) as device:
+            yield lambda: connect(device.serial, key_path=key_path)

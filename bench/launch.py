@@ -1,0 +1,159 @@
+"""One process launch of the runner on the device, and what became of it.
+
+A launch is one shell round trip: the environment before, an optional page-cache drop,
+the runner (pinned, one thread, under a device-side time limit), the environment after,
+then the runner's exit code, stdout and the tail of its stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from dataclasses import dataclass
+
+from bench.deploy import DeviceLayout
+from bench.device_shell import ShellConnection, run_script, section_marker, split_sections
+from bench.env_snapshot import EnvSnapshot, env_snapshot_from_sections, snapshot_script
+from bench.errors import CommandTimedOut
+from bench.programs import Program
+from bench.results import utc_now_text
+from bench.sweep_config import SweepConfig
+
+RUNNER_RESULT_SCHEMA = "splitbench.runner_result"
+STDERR_TAIL_BYTES = 16384
+TIMEOUT_EXIT_CODE = 124  # `timeout` when the time limit ended the command
+KILL_GRACE_S = 5
+SHELL_TIMEOUT_MARGIN_S = 60
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    program: Program
+    core: int
+    drop_page_cache: bool
+
+
+@dataclass(frozen=True)
+class LaunchOutcome:
+    status: str  # a results row status
+    runner: dict | None
+    runner_exit_code: int | None
+    runner_stderr: str
+    page_cache_dropped: bool
+    env_before: EnvSnapshot
+    env_after: EnvSnapshot
+    started_utc: str
+    wall_s: float
+
+
+def runner_argv(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> list[str]:
+    argv = [
+        layout.runner_path,
+        "--model", layout.model_path(request.program),
+        "--iterations", str(config.iterations),
+        "--warmup", str(config.warmup),
+        "--core", str(request.core),
+        "--threads", str(config.threads),
+    ]
+    if config.max_time_ms:
+        argv += ["--max-time-ms", str(config.max_time_ms)]
+    return argv
+
+
+def launch_script(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> str:
+    stdout_path = shlex.quote(f"{layout.root}/last_stdout.txt")
+    stderr_path = shlex.quote(f"{layout.root}/last_stderr.txt")
+    command = " ".join(shlex.quote(arg) for arg in runner_argv(layout, request, config))
+    limit_s = int(config.launch_timeout_s)
+    lines = [snapshot_script(request.core, prefix="before_")]
+    if request.drop_page_cache:
+        lines += [
+            section_marker("drop_caches"),
+            "sync; if (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then echo dropped; else echo failed; fi",
+        ]
+    lines += [
+        f"cd {shlex.quote(layout.runner_dir)} || exit 97",
+        f"rm -f {stdout_path} {stderr_path}",
+        f'limit=""; if command -v timeout >/dev/null 2>&1; then limit="timeout -k {KILL_GRACE_S} {limit_s}"; fi',
+        f"LD_LIBRARY_PATH={shlex.quote(layout.runner_lib_dir)} $limit {command} >{stdout_path} 2>{stderr_path}",
+        "rc=$?",
+        snapshot_script(request.core, prefix="after_"),
+        section_marker("rc"), 'echo "$rc"',
+        section_marker("stdout"), f"cat {stdout_path}",
+        section_marker("stderr"), f"tail -c {STDERR_TAIL_BYTES} {stderr_path}",
+        "true",
+    ]
+    return "\n".join(lines)
+
+
+def run_launch(connection: ShellConnection, layout: DeviceLayout, request: LaunchRequest,
+               config: SweepConfig, clock=time.perf_counter) -> LaunchOutcome:
+    """Run the program once. Device errors (lost connection) propagate; runner failures become a status."""
+    started_utc = utc_now_text()
+    started = clock()
+    try:
+        result = run_script(connection, launch_script(layout, request, config),
+                            timeout_s=config.launch_timeout_s + KILL_GRACE_S + SHELL_TIMEOUT_MARGIN_S)
+    except CommandTimedOut as exc:  # the device-side limit did not end it: the connection did
+        return timed_out_outcome(str(exc), started_utc, clock() - started)
+    wall_s = clock() - started
+    sections = split_sections(result.output)
+    exit_code = parse_exit_code(sections.get("rc"))
+    stdout = sections.get("stdout", "")
+    stderr = sections.get("stderr", "")
+    if "rc" not in sections:  # the script itself failed (e.g. the runner folder is gone)
+        stderr = result.output[-STDERR_TAIL_BYTES:]
+    status, runner = classify_launch(exit_code, stdout, wall_s, config.launch_timeout_s)
+    return LaunchOutcome(
+        status=status, runner=runner, runner_exit_code=exit_code, runner_stderr=stderr,
+        page_cache_dropped=(sections.get("drop_caches") or "").strip() == "dropped",
+        env_before=env_snapshot_from_sections(sections, "before_"),
+        env_after=env_snapshot_from_sections(sections, "after_"),
+        started_utc=started_utc, wall_s=round(wall_s, 4),
+    )
+
+
+def timed_out_outcome(message: str, started_utc: str, wall_s: float) -> LaunchOutcome:
+    unknown = EnvSnapshot(cpu_cur_freq_khz=None, temperatures_c={})
+    return LaunchOutcome(status="timeout", runner=None, runner_exit_code=None, runner_stderr=message,
+                         page_cache_dropped=False, env_before=unknown, env_after=unknown,
+                         started_utc=started_utc, wall_s=round(wall_s, 4))
+
+
+def parse_exit_code(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def parse_runner_json(stdout: str) -> dict | None:
+    """The runner's result object: the whole stdout, or else its last line that is a JSON object."""
+    candidates = [stdout.strip()] + [line.strip() for line in reversed(stdout.splitlines())]
+    for text in candidates:
+        if not text.startswith("{"):
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and value.get("schema") == RUNNER_RESULT_SCHEMA:
+            return value
+    return None
+
+
+def classify_launch(exit_code: int | None, stdout: str, wall_s: float, timeout_s: float) -> tuple[str, dict | None]:
+    """(row status, runner JSON or None) for a finished launch.
+
+    - timeout: the device-side limit ended it (exit 124, or killed after the limit)
+    - runner_crash: killed by a signal, or no runner JSON at all
+    - runner_error: the runner reported status "error" (load failure, bad model, ...)
+    - ok: status "ok" and exit code 0
+    """
+    runner = parse_runner_json(stdout)
+    if exit_code == TIMEOUT_EXIT_CODE or (exit_code == 128 + 9 and wall_s >= timeout_s):
+        return "timeout", runner
+    if runner is None or exit_code is None or exit_code >= 128:
+        return "runner_crash", runner
+    if runner.get("status") == "ok" and exit_code == 0:
+        return "ok", runner
+    return "runner_error", runner

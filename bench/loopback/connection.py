@@ -1,0 +1,186 @@
+"""One host connection to the loopback device: handshake, optional authentication, and stream routing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from bench.loopback import wire
+from bench.loopback.accepted_keys import AcceptedKeys, MalformedPublicKey
+from bench.loopback.stream import Stream, StreamClosed
+
+_LOG = logging.getLogger(__name__)
+
+AUTH_TOKEN_BYTES = 20
+
+
+class ConnectionEnded(Exception):
+    """The connection is over (peer gone, protocol violation, refused key, or dropped on purpose)."""
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    required: bool
+    accept_new_keys: bool
+    keys: AcceptedKeys
+
+
+class ServiceLauncher(Protocol):
+    """Starts a service on an opened stream; returns None when the service name is unknown."""
+
+    def __call__(self, service: str) -> Callable[[Stream], None] | None: ...
+
+
+class DeviceHooks(Protocol):
+    """What a connection asks of its device: fault decisions and bookkeeping."""
+
+    def on_open(self) -> bool: ...  # False = drop the connection now
+
+    def on_bytes_received(self, count: int) -> bool: ...  # False = drop the connection now
+
+
+class Connection:
+    def __init__(self, sock: socket.socket, banner: str, auth: AuthPolicy, launch: ServiceLauncher, hooks: DeviceHooks):
+        self._sock = sock
+        self._banner = banner
+        self._auth = auth
+        self._launch = launch
+        self._hooks = hooks
+        self._send_lock = threading.Lock()
+        self._streams: dict[int, Stream] = {}
+        self._streams_lock = threading.Lock()
+        self._next_local_id = 1
+        self._verify_checksum = True
+        self._max_payload_bytes = wire.MAX_CONNECT_PAYLOAD_BYTES
+        self._dead = threading.Event()
+
+    # -- sending --------------------------------------------------------------------------------
+    def send(self, message: wire.Message) -> None:
+        if self._dead.is_set():
+            raise StreamClosed("connection is closed")
+        try:
+            with self._send_lock:
+                self._sock.sendall(message.encode())
+        except OSError as error:
+            self.drop()
+            raise StreamClosed(f"connection lost: {error}") from error
+
+    def drop(self) -> None:
+        """End the connection at once, as if the cable were pulled."""
+        if self._dead.is_set():
+            return
+        self._dead.set()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- the connection's life ----------------------------------------------------------------------
+    def serve(self) -> None:
+        """Run until the host leaves or the connection is dropped."""
+        try:
+            self._handshake()
+            while not self._dead.is_set():
+                self._dispatch(self._read())
+        except (ConnectionEnded, wire.PeerClosed, wire.ProtocolViolation, OSError, StreamClosed) as reason:
+            _LOG.debug("connection ended: %s", reason)
+        finally:
+            self.drop()
+            with self._streams_lock:
+                streams = list(self._streams.values())
+                self._streams.clear()
+            for stream in streams:
+                stream.host_closed(echo=False)
+            self._sock.close()
+
+    def _read(self) -> wire.Message:
+        message = wire.read_message(self._sock, verify_checksum=self._verify_checksum, max_payload_bytes=wire.MAX_PAYLOAD_BYTES)
+        if message.command == wire.WRTE and not self._hooks.on_bytes_received(len(message.payload)):
+            raise ConnectionEnded("dropped after the configured number of bytes")
+        return message
+
+    def _handshake(self) -> None:
+        hello = self._read()
+        while hello.command != wire.CNXN:
+            hello = self._read()  # a host may send stray messages before CNXN; adbd ignores them too
+        version = min(hello.arg0, wire.VERSION_SKIP_CHECKSUM)
+        self._max_payload_bytes = max(wire.MAX_CONNECT_PAYLOAD_BYTES, min(hello.arg1, wire.MAX_PAYLOAD_BYTES))
+        if self._auth.required:
+            self._authenticate()
+        self._verify_checksum = version < wire.VERSION_SKIP_CHECKSUM
+        self.send(wire.Message(wire.CNXN, version, self._max_payload_bytes, self._banner.encode("utf-8")))
+
+    def _authenticate(self) -> None:
+        token = os.urandom(AUTH_TOKEN_BYTES)
+        self.send(wire.Message(wire.AUTH, wire.AUTH_TOKEN, 0, token))
+        while True:
+            message = self._read()
+            if message.command != wire.AUTH:
+                continue
+            if message.arg0 == wire.AUTH_SIGNATURE:
+                if self._auth.keys.verify(token, message.payload):
+                    return
+                token = os.urandom(AUTH_TOKEN_BYTES)
+                self.send(wire.Message(wire.AUTH, wire.AUTH_TOKEN, 0, token))
+            elif message.arg0 == wire.AUTH_RSA_PUBLIC_KEY:
+                if not self._auth.accept_new_keys:
+                    raise ConnectionEnded("host key refused (the device accepts only keys in its adb_keys list)")
+                try:
+                    self._auth.keys.add(message.payload.decode("utf-8", "replace"))
+                except MalformedPublicKey as error:
+                    raise ConnectionEnded(f"host sent an unreadable public key: {error}") from error
+                return
+
+    def _dispatch(self, message: wire.Message) -> None:
+        if message.command == wire.OPEN:
+            self._open(message)
+            return
+        with self._streams_lock:
+            stream = self._streams.get(message.arg1)
+        if stream is None:
+            return  # a late message for a stream that already ended
+        if message.command == wire.OKAY:
+            stream.acknowledge_write()
+        elif message.command == wire.WRTE:
+            stream.deliver(message.payload)
+        elif message.command == wire.CLSE:
+            stream.host_closed(echo=True)
+            self._forget(stream)
+
+    def _open(self, message: wire.Message) -> None:
+        service = message.payload.rstrip(b"\0").decode("utf-8", "replace")
+        if not self._hooks.on_open():
+            raise ConnectionEnded("dropped after the configured number of commands")
+        run_service = self._launch(service)
+        if run_service is None:
+            self.send(wire.Message(wire.CLSE, 0, message.arg0))
+            return
+        with self._streams_lock:
+            local_id = self._next_local_id
+            self._next_local_id += 1
+            stream = Stream(local_id, message.arg0, self._max_payload_bytes, self.send)
+            self._streams[local_id] = stream
+        self.send(wire.Message(wire.OKAY, local_id, message.arg0))
+        threading.Thread(target=self._run_service, args=(run_service, stream), name=f"adb-{service[:24]}", daemon=True).start()
+
+    def _run_service(self, run_service: Callable[[Stream], None], stream: Stream) -> None:
+        try:
+            run_service(stream)
+        except StreamClosed:
+            pass
+        except Exception:  # a service bug must not take the device down; the host sees the stream close
+            _LOG.exception("service failed")
+        finally:
+            try:
+                stream.close()
+            except StreamClosed:
+                pass
+
+    def _forget(self, stream: Stream) -> None:
+        with self._streams_lock:
+            if self._streams.get(stream.local_id) is stream:
+                del self._streams[stream.local_id]

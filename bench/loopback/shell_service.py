@@ -1,0 +1,204 @@
+"""The `shell:` (v1) and `shell,v2,...:` services: run a command with `sh -c` in the sandbox.
+
+v1 merges stdout and stderr and ends with CLSE. v2 frames every chunk as id(u8) + length(u32 LE) + data:
+0 stdin, 1 stdout, 2 stderr, 3 exit code (one byte), 4 close stdin, 5 window size.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.loopback.storage import DeviceStorage
+from bench.loopback.stream import Stream, StreamClosed
+
+V2_STDIN = 0
+V2_STDOUT = 1
+V2_STDERR = 2
+V2_EXIT = 3
+V2_CLOSE_STDIN = 4
+V2_WINDOW_SIZE = 5
+_V2_HEADER = struct.Struct("<BI")
+_READ_CHUNK_BYTES = 64 * 1024
+
+
+def v2_packet(packet_id: int, data: bytes) -> bytes:
+    return _V2_HEADER.pack(packet_id, len(data)) + data
+
+
+def exit_status_byte(returncode: int) -> int:
+    """adbd's exit byte: the exit code, or 0x80 | signal for a killed process."""
+    if returncode < 0:
+        return 0x80 | (-returncode & 0x7F)
+    return returncode & 0xFF
+
+
+@dataclass
+class ShellEnvironment:
+    """How device commands run on this host."""
+
+    storage: DeviceStorage
+    shim_dir: Path
+    processes: "ProcessRegistry"
+    base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def env(self) -> dict[str, str]:
+        env = dict(self.base_env)
+        env["PATH"] = f"{self.shim_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
+        env["TMPDIR"] = str(self.storage.sandbox)
+        env["PWD"] = str(self.storage.sandbox)
+        return env
+
+    def start(self, command: str, *, merge_stderr: bool) -> subprocess.Popen:
+        argv = ["sh", "-c", self.storage.rewrite_command(command)] if command.strip() else ["sh"]
+        process = subprocess.Popen(
+            argv,
+            cwd=self.storage.sandbox,
+            env=self.env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.processes.add(process)
+        return process
+
+
+class ProcessRegistry:
+    """Every command still running on the device, so the device can end them all when it stops."""
+
+    def __init__(self) -> None:
+        self._processes: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def add(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._processes.add(process)
+
+    def remove(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._processes.discard(process)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            processes = list(self._processes)
+        for process in processes:
+            kill_process_group(process)
+
+
+def kill_process_group(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _close_quietly(pipe) -> None:
+    try:
+        pipe.close()
+    except OSError:
+        pass
+
+
+def _pump_v1_stdin(stream: Stream, process: subprocess.Popen) -> None:
+    """Host bytes go to the command's stdin; the host closing the stream ends the command."""
+    while True:
+        try:
+            chunk = stream.read()
+        except StreamClosed:
+            chunk = None
+        if chunk is None:
+            kill_process_group(process)
+            return
+        try:
+            process.stdin.write(chunk)
+            process.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+
+def _pump_v2_stdin(stream: Stream, process: subprocess.Popen) -> None:
+    pending = bytearray()
+    while True:
+        try:
+            chunk = stream.read()
+        except StreamClosed:
+            chunk = None
+        if chunk is None:
+            kill_process_group(process)
+            return
+        pending += chunk
+        while len(pending) >= _V2_HEADER.size:
+            packet_id, length = _V2_HEADER.unpack_from(pending)
+            if len(pending) < _V2_HEADER.size + length:
+                break
+            data = bytes(pending[_V2_HEADER.size:_V2_HEADER.size + length])
+            del pending[:_V2_HEADER.size + length]
+            try:
+                if packet_id == V2_STDIN:
+                    process.stdin.write(data)
+                    process.stdin.flush()
+                elif packet_id == V2_CLOSE_STDIN:
+                    _close_quietly(process.stdin)
+            except (BrokenPipeError, ValueError, OSError):
+                pass
+
+
+def _finish(environment: ShellEnvironment, process: subprocess.Popen) -> int:
+    try:
+        returncode = process.wait()
+    finally:
+        environment.processes.remove(process)
+        _close_quietly(process.stdin)
+    return returncode
+
+
+def run_shell_v1(stream: Stream, command: str, environment: ShellEnvironment) -> None:
+    process = environment.start(command, merge_stderr=True)
+    threading.Thread(target=_pump_v1_stdin, args=(stream, process), daemon=True).start()
+    try:
+        output_fd = process.stdout.fileno()
+        while chunk := os.read(output_fd, _READ_CHUNK_BYTES):
+            stream.write(chunk)
+    except StreamClosed:
+        kill_process_group(process)
+    finally:
+        _close_quietly(process.stdout)
+        _finish(environment, process)
+    stream.close()
+
+
+def run_shell_v2(stream: Stream, command: str, environment: ShellEnvironment) -> None:
+    process = environment.start(command, merge_stderr=False)
+    threading.Thread(target=_pump_v2_stdin, args=(stream, process), daemon=True).start()
+    packet_ids = {process.stdout.fileno(): V2_STDOUT, process.stderr.fileno(): V2_STDERR}
+    try:
+        with selectors.DefaultSelector() as selector:
+            for fd in packet_ids:
+                selector.register(fd, selectors.EVENT_READ)
+            open_fds = set(packet_ids)
+            while open_fds:
+                for key, _events in selector.select():
+                    chunk = os.read(key.fd, _READ_CHUNK_BYTES)
+                    if not chunk:
+                        selector.unregister(key.fd)
+                        open_fds.discard(key.fd)
+                        continue
+                    stream.write(v2_packet(packet_ids[key.fd], chunk))
+        returncode = _finish(environment, process)
+        stream.write(v2_packet(V2_EXIT, bytes([exit_status_byte(returncode)])))
+    except StreamClosed:
+        kill_process_group(process)
+        _finish(environment, process)
+    finally:
+        _close_quietly(process.stdout)
+        _close_quietly(process.stderr)
+    stream.close()

@@ -1,0 +1,87 @@
+"""One ADB stream on the device side: ordered writes with one WRTE in flight, reads acknowledged with OKAY."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Callable
+
+from bench.loopback import wire
+
+
+class StreamClosed(Exception):
+    """The stream was closed (by the host, by the device, or because the connection ended)."""
+
+
+class Stream:
+    """Device end of a stream. `send` is the connection's thread-safe message writer."""
+
+    def __init__(self, local_id: int, remote_id: int, max_payload_bytes: int, send: Callable[[wire.Message], None]):
+        self.local_id = local_id
+        self.remote_id = remote_id
+        self._max_payload_bytes = max_payload_bytes
+        self._send = send
+        self._inbound: queue.Queue[bytes | None] = queue.Queue()
+        self._write_acknowledged = threading.Event()
+        self._write_acknowledged.set()
+        self._write_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- called by the service thread -------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Send data to the host in WRTE messages, each waiting for the previous one's OKAY."""
+        with self._write_lock:
+            for start in range(0, len(data), self._max_payload_bytes):
+                self._write_acknowledged.wait()
+                if self._closed:
+                    raise StreamClosed("stream closed while writing")
+                self._write_acknowledged.clear()
+                self._send(wire.Message(wire.WRTE, self.local_id, self.remote_id, data[start:start + self._max_payload_bytes]))
+            self._write_acknowledged.wait()
+            if self._closed:
+                raise StreamClosed("stream closed while writing")
+
+    def read(self) -> bytes | None:
+        """Next chunk the host wrote (acknowledged to the host as it is taken), or None once the stream closed."""
+        chunk = self._inbound.get()
+        if chunk is None:
+            self._inbound.put(None)
+            return None
+        if not self._closed:
+            self._send(wire.Message(wire.OKAY, self.local_id, self.remote_id))
+        return chunk
+
+    def close(self) -> None:
+        """Close from the device side (the host answers with its own CLSE)."""
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._send(wire.Message(wire.CLSE, self.local_id, self.remote_id))
+        self._wake_everyone()
+
+    # -- called by the connection's reader thread --------------------------------------------------
+    def deliver(self, data: bytes) -> None:
+        self._inbound.put(data)
+
+    def acknowledge_write(self) -> None:
+        self._write_acknowledged.set()
+
+    def host_closed(self, *, echo: bool) -> bool:
+        """The host sent CLSE (or the connection ended). Returns True if the stream was still open."""
+        with self._state_lock:
+            was_open = not self._closed
+            self._closed = True
+        if was_open and echo:
+            self._send(wire.Message(wire.CLSE, self.local_id, self.remote_id))
+        self._wake_everyone()
+        return was_open
+
+    def _wake_everyone(self) -> None:
+        self._write_acknowledged.set()
+        self._inbound.put(None)

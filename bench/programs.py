@@ -1,0 +1,119 @@
+"""The programs a sweep runs: read from the export manifest, filtered, in the paper's order."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import ManifestError
+from export import manifest as export_manifest
+from export.errors import ManifestError as ExportManifestError
+
+SWEPT_ROLES = ("full", "client")
+PAPER_CONFIGURATION_ORDER = (
+    "full",
+    "conv5_1_simple", "conv5_2_simple", "conv5_3_simple",
+    "conv5_1_reduced", "conv5_2_reduced", "conv5_3_reduced",
+)
+BACKEND_ORDER = ("xnnpack", "portable", "lite")
+
+
+@dataclass(frozen=True)
+class Program:
+    """One full or client program of the manifest, with the path of its file on this host."""
+
+    program_id: str
+    configuration: str
+    role: str
+    format: str
+    backend: str
+    local_path: Path
+    sha256: str
+    size_bytes: int
+    manifest_entry: dict
+
+    @property
+    def device_file_name(self) -> str:
+        return self.local_path.name
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    path: Path
+    sha256: str
+    data: dict
+
+
+def load_manifest_file(path: Path) -> LoadedManifest:
+    """Read the manifest and validate it with export's reader (docs/formats.md section 1).
+
+    The raw JSON is kept: rows carry each program's entry untouched.
+    """
+    path = Path(path)
+    try:
+        export_manifest.load_manifest(path)
+    except ExportManifestError as exc:
+        raise ManifestError(str(exc)) from None
+    raw = path.read_bytes()
+    return LoadedManifest(path=path, sha256=hashlib.sha256(raw).hexdigest(), data=json.loads(raw))
+
+
+def program_from_entry(entry: dict, manifest_folder: Path) -> Program:
+    try:
+        return Program(
+            program_id=entry["id"],
+            configuration=entry["configuration"],
+            role=entry["role"],
+            format=entry["format"],
+            backend=entry["backend"],
+            local_path=manifest_folder / entry["file"],
+            sha256=entry["sha256"],
+            size_bytes=int(entry["size_bytes"]),
+            manifest_entry=entry,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ManifestError(f"manifest program {entry.get('id', '?') if isinstance(entry, dict) else '?'} "
+                            f"lacks field {exc}; re-run the export") from None
+
+
+def paper_order_key(program: Program) -> tuple:
+    try:
+        configuration_rank = (0, PAPER_CONFIGURATION_ORDER.index(program.configuration), "")
+    except ValueError:
+        configuration_rank = (1, 0, program.configuration)
+    backend_rank = BACKEND_ORDER.index(program.backend) if program.backend in BACKEND_ORDER else len(BACKEND_ORDER)
+    return configuration_rank + (backend_rank, program.program_id)
+
+
+def select_programs(manifest: LoadedManifest, configurations: list[str] | None = None,
+                    formats: list[str] | None = None) -> list[Program]:
+    """Full and client programs, filtered by configuration id and by backend or file format, in paper order.
+
+    Raises ManifestError if a filter names nothing in the manifest or nothing is left,
+    and if a selected program's file is missing.
+    """
+    folder = manifest.path.parent
+    programs = [program_from_entry(entry, folder) for entry in manifest.data["programs"]]
+    swept = [p for p in programs if p.role in SWEPT_ROLES]
+    if configurations:
+        known = {p.configuration for p in swept}
+        unknown = [c for c in configurations if c not in known]
+        if unknown:
+            raise ManifestError(f"--configs names {','.join(unknown)}, not in {manifest.path}; "
+                                f"choose from {','.join(sorted(known))}")
+        swept = [p for p in swept if p.configuration in configurations]
+    if formats:
+        known = {p.backend for p in swept} | {p.format for p in swept}
+        unknown = [f for f in formats if f not in known]
+        if unknown:
+            raise ManifestError(f"--formats names {','.join(unknown)}, not among the selected programs; "
+                                f"choose from {','.join(sorted(known))}")
+        swept = [p for p in swept if p.backend in formats or p.format in formats]
+    if not swept:
+        raise ManifestError(f"no full or client program selected from {manifest.path}; loosen --configs/--formats")
+    for program in swept:
+        if not program.local_path.is_file():
+            raise ManifestError(f"{program.local_path} (program {program.program_id}) is missing; re-run the export")
+    return sorted(swept, key=paper_order_key)

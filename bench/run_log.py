@@ -1,0 +1,84 @@
+"""run.json kept up to date: the run's settings, manifest, harness versions and device, and one
+record per session (a first run or a resume) with its deploy timings and how it ended."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+from importlib import metadata
+from typing import Iterator
+
+from bench.deploy import DeployReport
+from bench.device_facts import DeviceFacts
+from bench.results import RunFolder, utc_now_text
+from bench.runner_bundle import RunnerBundle
+
+
+def harness_versions(bundle: RunnerBundle) -> dict:
+    try:
+        splitbench_version = metadata.version("splitbench")
+    except metadata.PackageNotFoundError:
+        splitbench_version = None
+    return {
+        "splitbench": splitbench_version,
+        "python": platform.python_version(),
+        "host": f"{platform.system()}-{platform.machine()}",
+        "runner_version": bundle.runner_version,
+        "runner_bundle": {"folder": str(bundle.folder), "platform": bundle.platform, "abi": bundle.abi},
+    }
+
+
+class RunLog:
+    """Owns run.json for one session; every change is written at once (atomically)."""
+
+    def __init__(self, folder: RunFolder, info: dict, session: dict):
+        self.folder = folder
+        self.info = info
+        self.session = session
+
+    @classmethod
+    def start(cls, folder: RunFolder, base_info: dict, device: DeviceFacts, bundle: RunnerBundle,
+              serial_spec: str, repaired_tail_bytes: int) -> "RunLog":
+        """Append a new session to ``base_info`` (a new run's header, or the resumed run's run.json)."""
+        session = {"started_utc": utc_now_text(), "serial": serial_spec, "deploy": None, "ended_utc": None,
+                   "rows_written": 0, "end": "running", "repaired_tail_bytes": repaired_tail_bytes}
+        info = {key: value for key, value in base_info.items() if key not in ("schema", "schema_version")}
+        info["harness"] = harness_versions(bundle)
+        info["device"] = device.to_json()
+        info["sessions"] = list(info.get("sessions", [])) + [session]
+        log = cls(folder, info, session)
+        log.write()
+        return log
+
+    def write(self) -> None:
+        self.folder.write_run_info(self.info)
+
+    def record_deploy(self, report: DeployReport) -> None:
+        self.session["deploy"] = report.to_json()
+        self.write()
+
+    @contextlib.contextmanager
+    def session_end(self, rows_before: int) -> Iterator[None]:
+        """Records how the block ended (complete / interrupted / stopped: reason) and the rows it wrote."""
+        try:
+            yield
+            self.session["end"] = "complete"
+        except KeyboardInterrupt:
+            self.session["end"] = "interrupted"
+            raise
+        except Exception as exc:
+            self.session["end"] = f"stopped: {exc}"
+            raise
+        finally:
+            self.session["ended_utc"] = utc_now_text()
+            self.session["rows_written"] = self.folder.existing_rows().count - rows_before
+            self.write()
+
+
+def new_run_header(run_id: str, serial_spec: str, settings: dict, core: int, manifest_path: str,
+                   manifest_sha256: str, program_ids: list[str]) -> dict:
+    return {
+        "run_id": run_id, "created_utc": utc_now_text(), "serial_spec": serial_spec, "settings": settings,
+        "core": core, "manifest": {"path": manifest_path, "sha256": manifest_sha256},
+        "programs": program_ids, "sessions": [],
+    }

@@ -1,0 +1,135 @@
+"""A run from request to rows: open (or resume) the run folder, learn the device, pick the
+core and the runner, deploy, record run.json, then sweep.
+
+``open_run`` does only local work (so the caller knows the run id before anything talks
+to the device); ``execute_run`` does the rest through a DeviceLink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.core_choice import choose_core
+from bench.deploy import DeployReport, DeviceLayout, deploy, deploy_items
+from bench.device_facts import DeviceFacts, collect_device_facts
+from bench.device_link import DeviceLink
+from bench.errors import ResultsError
+from bench.programs import LoadedManifest, Program, load_manifest_file, select_programs
+from bench.results import RunFolder, new_run_id
+from bench.run_log import RunLog, new_run_header
+from bench.runner_bundle import RunnerBundle, find_runner_bundle
+from bench.sweep import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
+from bench.sweep_config import SweepConfig
+
+IDENTITY_FIELDS = ("model", "manufacturer", "fingerprint", "abi", "platform")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    serial_spec: str
+    results_dir: Path
+    manifest_path: Path | None = None  # None on resume: the run's own manifest
+    config: SweepConfig = field(default_factory=SweepConfig)
+    resume_run_id: str | None = None
+    runner_bundle_dir: Path | None = None
+    build_root: Path | None = None
+
+
+@dataclass
+class OpenedRun:
+    run_id: str
+    folder: RunFolder
+    config: SweepConfig
+    manifest: LoadedManifest
+    programs: list[Program]
+    previous_info: dict | None  # run.json of the run being resumed
+    resumed: bool
+    repaired_tail_bytes: int = 0
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    folder: Path
+    device: DeviceFacts
+    core: int
+    bundle: RunnerBundle
+    deploy: DeployReport
+    summary: SweepSummary
+
+
+def open_run(request: RunRequest) -> OpenedRun:
+    """Check the manifest and the settings; for --resume, load run.json and repair a truncated last row."""
+    if request.resume_run_id is None:
+        if request.manifest_path is None:
+            raise ResultsError("no manifest given; pass --manifest artifacts/export/manifest.json")
+        manifest = load_manifest_file(request.manifest_path)
+        programs = select_programs(manifest, list(request.config.configurations or []) or None,
+                                   list(request.config.formats or []) or None)
+        run_id = new_run_id(request.serial_spec)
+        folder = RunFolder.new(request.results_dir, run_id)
+        return OpenedRun(run_id, folder, request.config, manifest, programs, previous_info=None, resumed=False)
+
+    folder = RunFolder.open_existing(request.results_dir, request.resume_run_id)
+    info = folder.read_run_info()
+    config = SweepConfig.from_json(info["settings"])
+    manifest_path = request.manifest_path or Path(info["manifest"]["path"])
+    manifest = load_manifest_file(manifest_path)
+    if manifest.sha256 != info["manifest"]["sha256"]:
+        raise ResultsError(f"{manifest_path} changed since run {folder.run_id} started (sha256 differs); "
+                           "resume with the manifest the run used, or start a new run")
+    programs = select_programs(manifest, list(config.configurations or []) or None,
+                               list(config.formats or []) or None)
+    repaired = folder.repair_truncated_tail()
+    return OpenedRun(folder.run_id, folder, config, manifest, programs, previous_info=info, resumed=True,
+                     repaired_tail_bytes=repaired)
+
+
+def check_same_device(previous: dict, device: DeviceFacts, run_id: str) -> None:
+    before = {name: previous.get("device", {}).get(name) for name in IDENTITY_FIELDS}
+    now = {name: getattr(device, name) for name in IDENTITY_FIELDS}
+    if before != now:
+        changed = ", ".join(f"{name} {before[name]!r} -> {now[name]!r}" for name in IDENTITY_FIELDS
+                            if before[name] != now[name])
+        raise ResultsError(f"run {run_id} was measured on another device ({changed}); "
+                           "resume it on the same device, or start a new run without --resume")
+
+
+def core_for_run(opened: OpenedRun, device: DeviceFacts) -> int:
+    """A resumed run keeps its core; a new one takes --core or the fastest. Either must be online now."""
+    if opened.previous_info is not None:
+        check_same_device(opened.previous_info, device, opened.run_id)
+        return choose_core(device, opened.previous_info["core"])
+    return choose_core(device, opened.config.core)
+
+
+def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
+                on_progress: ProgressCallback | None = None) -> RunReport:
+    """Device facts, core, runner bundle, run.json, deploy, then the sweep (rows appended as they come)."""
+    device = device_call(link, opened.run_id, lambda c: collect_device_facts(c, request.serial_spec))
+    core = core_for_run(opened, device)
+    bundle = find_runner_bundle(device, build_root=request.build_root, folder=request.runner_bundle_dir)
+    layout = DeviceLayout()
+    base_info = opened.previous_info or new_run_header(
+        opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
+        opened.manifest.sha256, [p.program_id for p in opened.programs])
+    log = RunLog.start(opened.folder, base_info, device, bundle, request.serial_spec, opened.repaired_tail_bytes)
+    existing = opened.folder.existing_rows()
+    with log.session_end(rows_before=existing.count):
+        items = deploy_items(bundle, opened.programs, layout)
+        deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
+        log.record_deploy(deploy_report)
+        plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
+                         layout=layout, device=device, completed=frozenset(existing.keys),
+                         first_row_index=existing.count,
+                         deploy_failures=model_deploy_failures(opened.programs, deploy_report, layout))
+        with opened.folder.open_writer() as writer:
+            summary = run_sweep(link, plan, writer, on_progress=on_progress)
+    return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary)
+
+
+def model_deploy_failures(programs: list[Program], report: DeployReport, layout: DeviceLayout) -> dict[str, str]:
+    """program id -> why its model file is not on the device."""
+    return {p.program_id: report.failures[layout.model_path(p)] for p in programs
+            if layout.model_path(p) in report.failures}

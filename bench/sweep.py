@@ -1,0 +1,135 @@
+"""The sweep loop: every selected program, N launches each, one results row per launch.
+
+Launches already in the results (a resumed run) are skipped; rows are appended as they
+finish. Runner failures become rows; a device that stays away stops the sweep with
+SweepStopped, after which the run can be resumed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bench.cooldown import CooldownPolicy, cool_down
+from bench.deploy import DeviceLayout
+from bench.device_facts import DeviceFacts
+from bench.device_link import CONNECTION_ERRORS, DeviceLink
+from bench.env_snapshot import EnvSnapshot, read_env_snapshot
+from bench.errors import SweepStopped
+from bench.launch import LaunchOutcome, LaunchRequest, run_launch
+from bench.programs import Program
+from bench.progress import PendingLaunch, ProgressEvent, SweepProgress
+from bench.results import ResultRow, RowWriter, utc_now_text
+from bench.sweep_config import SweepConfig
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    run_id: str
+    programs: list[Program]
+    config: SweepConfig
+    core: int
+    layout: DeviceLayout
+    device: DeviceFacts
+    completed: frozenset[tuple[str, int]] = frozenset()
+    first_row_index: int = 0
+    deploy_failures: dict[str, str] = field(default_factory=dict)  # program id -> message
+
+    def pending(self, program: Program) -> list[int]:
+        return [i for i in range(self.config.launches) if (program.program_id, i) not in self.completed]
+
+
+@dataclass
+class SweepSummary:
+    rows_written: int = 0
+    rows_already_done: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    launches_wall_s: float = 0.0
+    cooldown_s: float = 0.0
+    reconnections: int = 0
+
+
+def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
+              on_progress: ProgressCallback | None = None,
+              sleep: Callable[[float], None] = time.sleep,
+              clock: Callable[[], float] = time.monotonic) -> SweepSummary:
+    config = plan.config
+    summary = SweepSummary(rows_already_done=len(plan.completed))
+    queue = [(program, PendingLaunch(number, program.program_id, launch_index, program.size_bytes))
+             for number, program in enumerate(plan.programs, start=1)
+             for launch_index in plan.pending(program)]
+    progress = SweepProgress([pending for _, pending in queue], len(plan.programs), config.launches,
+                             already_done=len(plan.programs) * config.launches - len(queue),
+                             cooldown_s=config.cooldown_s, callback=on_progress, clock=clock)
+    position = 0
+    link.on_reconnect = lambda attempt, wait_s, exc: progress.emit(
+        "reconnect", position, f"device lost ({exc}); reconnect attempt {attempt} in {wait_s:.0f} s")
+
+    def hottest_c() -> float | None:
+        return device_call(link, plan.run_id, lambda c: read_env_snapshot(c, plan.core)).hottest_c
+
+    baseline_c = hottest_c()
+    policy = CooldownPolicy(config.cooldown_s, config.cooldown_max_s, config.cooldown_margin_c)
+    for position, (program, pending) in enumerate(queue):
+        if position > 0 and queue[position - 1][0] is not program:
+            progress.emit("cooldown", position, f"before {program.program_id}")
+            summary.cooldown_s += cool_down(policy, baseline_c, hottest_c, sleep=sleep, clock=clock).waited_s
+        progress.emit("launch", position)
+        outcome = launch_or_deploy_error(link, plan, program, pending.launch_index)
+        writer.append(build_row(plan, program, pending.launch_index, plan.first_row_index + position, outcome))
+        summary.rows_written += 1
+        summary.statuses[outcome.status] += 1
+        summary.launches_wall_s += outcome.wall_s
+        progress.record_launch(program.size_bytes, outcome.wall_s)
+    summary.reconnections = link.reconnections
+    progress.emit("done", len(queue))
+    return summary
+
+
+def launch_or_deploy_error(link: DeviceLink, plan: SweepPlan, program: Program, launch_index: int) -> LaunchOutcome:
+    """Run one launch (page cache dropped before a program's first launch when possible)."""
+    if program.program_id in plan.deploy_failures:
+        return deploy_error_outcome(plan.deploy_failures[program.program_id])
+    request = LaunchRequest(program=program, core=plan.core,
+                            drop_page_cache=launch_index == 0 and plan.config.drop_caches
+                            and plan.device.can_drop_caches)
+    return device_call(link, plan.run_id, lambda c: run_launch(c, plan.layout, request, plan.config))
+
+
+def device_call(link: DeviceLink, run_id: str, action):
+    """link.call, turning a device that went away for good into SweepStopped (rows so far are kept).
+
+    A device that never answered raises its own error (DeviceUnreachable): nothing was started.
+    """
+    try:
+        return link.call(action)
+    except CONNECTION_ERRORS as exc:
+        if not link.ever_connected:
+            raise
+        raise SweepStopped(f"lost the device and could not reconnect after {link.attempts} attempts ({exc}); "
+                           "reconnect it and resume the run", run_id=run_id) from exc
+
+
+def deploy_error_outcome(message: str) -> LaunchOutcome:
+    empty = EnvSnapshot(cpu_cur_freq_khz=None, temperatures_c={})
+    return LaunchOutcome(status="deploy_error", runner=None, runner_exit_code=None, runner_stderr=message,
+                         page_cache_dropped=False, env_before=empty, env_after=empty,
+                         started_utc=utc_now_text(), wall_s=0.0)
+
+
+def build_row(plan: SweepPlan, program: Program, launch_index: int, row_index: int,
+              outcome: LaunchOutcome) -> ResultRow:
+    return ResultRow(
+        run_id=plan.run_id, row_index=row_index, program_id=program.program_id, launch_index=launch_index,
+        launch_kind="first" if launch_index == 0 else "warm",
+        page_cache_dropped=outcome.page_cache_dropped, status=outcome.status,
+        core=plan.core, threads=plan.config.threads, device=plan.device.to_json(),
+        manifest_entry=program.manifest_entry, runner=outcome.runner,
+        runner_exit_code=outcome.runner_exit_code, runner_stderr=outcome.runner_stderr,
+        env_before=outcome.env_before.to_json(), env_after=outcome.env_after.to_json(),
+        started_utc=outcome.started_utc, wall_s=outcome.wall_s,
+    )

@@ -1,0 +1,77 @@
+"""Command line of the export stage: `python -m export --out DIR [options]`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from export.config import BACKENDS, ExportConfig, parse_k_option, parse_name_list
+from export.errors import ExportError
+from export.events import ExportEvent
+from export.pipeline import MANIFEST_NAME, run_export
+from export.split_points import DEFAULT_SPLIT_POINTS, SPLIT_POINT_NAMES
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m export",
+        description="Export VGG-16 and the client/cloud parts of the split model as ExecuTorch (.pte) and "
+                    "TorchScript Lite (.ptl) programs, with a manifest.json. Unchanged programs are not rewritten.")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
+    parser.add_argument("--splits", default=",".join(DEFAULT_SPLIT_POINTS),
+                        help=f"comma-separated split points (default %(default)s); any of {' '.join(SPLIT_POINT_NAMES)}")
+    parser.add_argument("--k", help="PCA size: one number for every split, or split=k pairs "
+                                    "(default conv5_1=8,conv5_2=6,conv5_3=4)")
+    parser.add_argument("--no-full", action="store_true", help="do not export the full model")
+    parser.add_argument("--no-reduced", action="store_true", help="do not export the PCA-reduced configurations")
+    parser.add_argument("--noise-variance", type=float,
+                        help="also export <split>_reduced_noisy: Gaussian noise of this variance after the PCA")
+    parser.add_argument("--noise-splits", help="split points that get a noisy configuration (default: all --splits)")
+    parser.add_argument("--formats", default=",".join(BACKENDS), help="backends of full and client programs "
+                                                                       "(default %(default)s)")
+    parser.add_argument("--cloud-formats", default="xnnpack",
+                        help="backends of the cloud remainders (default %(default)s; 'none' for no cloud programs)")
+    parser.add_argument("--num-classes", type=int, default=2, help="classes of the head (default 2, gender)")
+    parser.add_argument("--input-size", type=int, default=224, help="input side in pixels (default 224)")
+    parser.add_argument("--width-divisor", type=int, default=1,
+                        help="divide every channel count and the classifier's hidden size (default 1 = VGG-16)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and synthetic images")
+    parser.add_argument("--weights", type=Path, help="torchvision-format VGG-16 state dict (torch.save) to load")
+    parser.add_argument("--calibration-dir", type=Path, help="folder of images to fit the PCA on "
+                                                             "(default: deterministic synthetic images)")
+    parser.add_argument("--calibration-count", type=int, default=64, help="calibration images used (default 64)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> ExportConfig:
+    splits = parse_name_list(args.splits, "--splits")
+    cloud = () if args.cloud_formats.strip().lower() == "none" else parse_name_list(args.cloud_formats, "--cloud-formats")
+    return ExportConfig(
+        out_dir=args.out, num_classes=args.num_classes, input_size=args.input_size,
+        width_divisor=args.width_divisor, seed=args.seed, weights_path=args.weights, splits=splits,
+        include_full=not args.no_full, include_reduced=not args.no_reduced,
+        k_by_split=parse_k_option(args.k, splits) if args.k else {},
+        noise_variance=args.noise_variance,
+        noise_splits=parse_name_list(args.noise_splits, "--noise-splits") if args.noise_splits else None,
+        formats=parse_name_list(args.formats, "--formats"), cloud_formats=cloud,
+        calibration_dir=args.calibration_dir, calibration_count=args.calibration_count,
+    )
+
+
+def print_event(event: ExportEvent) -> None:
+    verb = event.kind.replace("_", " ")
+    print(f"{verb}: {event.name}" + (f" ({event.detail})" if event.detail else ""), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        manifest = run_export(config, on_event=print_event)
+    except ExportError as error:
+        print(f"export: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{len(manifest.programs)} programs; manifest: {config.out_dir / MANIFEST_NAME}")
+    return 0

@@ -1,0 +1,140 @@
+"""The export configuration (what to export, at which size, in which formats) and parsers for its options."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from export.errors import ConfigError
+from export.split_points import DEFAULT_SPLIT_POINTS, check_split_point
+
+BACKENDS: tuple[str, ...] = ("xnnpack", "portable", "lite")
+DEFAULT_K_BY_SPLIT: dict[str, int] = {"conv5_1": 8, "conv5_2": 6, "conv5_3": 4}
+VGG16_CONV_CHANNELS: tuple[int, ...] = (64, 128, 256, 512)
+VGG16_CLASSIFIER_HIDDEN = 4096
+MIN_INPUT_SIZE = 32  # five 2x2 poolings need at least 32 pixels
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Everything that decides which programs are exported and what they contain.
+
+    `k_by_split` overrides the default PCA size per split point (DEFAULT_K_BY_SPLIT).
+    `noise_variance` adds `<split>_reduced_noisy` configurations for `noise_splits` (all splits when None).
+    `cloud_formats` lists the backends the cloud remainders are written in (may be empty).
+    """
+
+    out_dir: Path
+    num_classes: int = 2
+    input_size: int = 224
+    width_divisor: int = 1
+    seed: int = 0
+    weights_path: Path | None = None
+    splits: tuple[str, ...] = DEFAULT_SPLIT_POINTS
+    include_full: bool = True
+    include_reduced: bool = True
+    k_by_split: Mapping[str, int] = field(default_factory=dict)
+    noise_variance: float | None = None
+    noise_splits: tuple[str, ...] | None = None
+    formats: tuple[str, ...] = BACKENDS
+    cloud_formats: tuple[str, ...] = ("xnnpack",)
+    calibration_dir: Path | None = None
+    calibration_count: int = 64
+    calibration_batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out_dir", Path(self.out_dir))
+        if self.weights_path is not None:
+            object.__setattr__(self, "weights_path", Path(self.weights_path))
+        if self.calibration_dir is not None:
+            object.__setattr__(self, "calibration_dir", Path(self.calibration_dir))
+        object.__setattr__(self, "k_by_split", dict(self.k_by_split))
+        for name in ("splits", "formats", "cloud_formats"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.noise_splits is not None:
+            object.__setattr__(self, "noise_splits", tuple(self.noise_splits))
+        self._check_sizes()
+        self._check_splits()
+        self._check_formats()
+        self._check_noise()
+
+    def _check_sizes(self) -> None:
+        if self.num_classes < 1:
+            raise ConfigError(f"num_classes must be at least 1, got {self.num_classes}")
+        if self.input_size < MIN_INPUT_SIZE:
+            raise ConfigError(f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.input_size}")
+        if self.width_divisor < 1 or any(c % self.width_divisor for c in VGG16_CONV_CHANNELS):
+            raise ConfigError(f"width_divisor must divide 64 (e.g. 1, 2, 4, 8, 16), got {self.width_divisor}")
+        if self.calibration_count < 2:
+            raise ConfigError(f"calibration_count must be at least 2, got {self.calibration_count}")
+        if self.calibration_batch_size < 1:
+            raise ConfigError(f"calibration_batch_size must be at least 1, got {self.calibration_batch_size}")
+
+    def _check_splits(self) -> None:
+        if len(set(self.splits)) != len(self.splits):
+            raise ConfigError(f"split points listed twice: {', '.join(self.splits)}")
+        for split in self.splits:
+            check_split_point(split)
+        for split, k in self.k_by_split.items():
+            check_split_point(split)
+            if not isinstance(k, int) or k < 1:
+                raise ConfigError(f"k for {split} must be a positive integer, got {k!r}")
+        if self.include_reduced:
+            for split in self.splits:
+                self.k_for(split)
+
+    def _check_formats(self) -> None:
+        for backend in (*self.formats, *self.cloud_formats):
+            if backend not in BACKENDS:
+                raise ConfigError(f"unknown format {backend!r}; valid formats: {', '.join(BACKENDS)}")
+        if not self.formats:
+            raise ConfigError(f"no format given; choose from: {', '.join(BACKENDS)}")
+
+    def _check_noise(self) -> None:
+        if self.noise_variance is None:
+            return
+        if not math.isfinite(self.noise_variance) or self.noise_variance <= 0:
+            raise ConfigError(f"noise variance must be a positive number, got {self.noise_variance}")
+        if not self.include_reduced:
+            raise ConfigError("noisy configurations need the reduced ones; do not disable reduction with noise")
+        for split in self.noisy_splits():
+            if split not in self.splits:
+                raise ConfigError(f"noise split {split!r} is not among the exported splits ({', '.join(self.splits)})")
+
+    def k_for(self, split: str) -> int:
+        """The PCA size for `split`: the override if given, else the paper's default."""
+        if split in self.k_by_split:
+            return self.k_by_split[split]
+        if split in DEFAULT_K_BY_SPLIT:
+            return DEFAULT_K_BY_SPLIT[split]
+        raise ConfigError(f"no default k for split point {split!r}; pass --k {split}=N")
+
+    def noisy_splits(self) -> tuple[str, ...]:
+        """Split points that get a `<split>_reduced_noisy` configuration (none without a noise variance)."""
+        if self.noise_variance is None:
+            return ()
+        return self.splits if self.noise_splits is None else self.noise_splits
+
+
+def parse_name_list(text: str, option: str) -> tuple[str, ...]:
+    """Split a comma-separated option value into names; an empty list is an error naming the option."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ConfigError(f"{option} needs at least one name, e.g. {option} conv5_1,conv5_2")
+    return names
+
+
+def parse_k_option(text: str, splits: tuple[str, ...]) -> dict[str, int]:
+    """Parse `--k`: one number for every split (`4`) or `split=k` pairs (`conv5_1=8,conv5_3=4`)."""
+    text = text.strip()
+    try:
+        if "=" not in text:
+            return {split: int(text) for split in splits}
+        pairs = {}
+        for item in parse_name_list(text, "--k"):
+            split, _, value = item.partition("=")
+            pairs[check_split_point(split.strip())] = int(value)
+        return pairs
+    except ValueError:
+        raise ConfigError(f"--k must be a number or split=number pairs like conv5_1=8,conv5_2=6; got {text!r}") from None

@@ -1,0 +1,178 @@
+"""The export manifest (docs/formats.md, section 1): dataclasses, JSON round trip, validated loading."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from export.errors import ManifestError
+
+MANIFEST_SCHEMA = "splitbench.manifest"
+MANIFEST_SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+ROLES = ("full", "client", "cloud")
+FORMATS = ("pte", "ptl")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    arch: str
+    num_classes: int
+    input_size: int
+    width_divisor: int
+    weights: str
+
+
+@dataclass(frozen=True)
+class ReductionInfo:
+    """PCA reduction of a reduced configuration; `projection_file` is relative to the manifest's folder."""
+
+    k: int
+    explained_variance_ratio: float
+    projection_file: str
+    calibration: str
+
+
+@dataclass(frozen=True)
+class NoiseInfo:
+    """Gaussian noise in the PCA space; `op` names the random operator the program calls."""
+
+    variance: float
+    seed_policy: str
+    op: str
+
+
+@dataclass(frozen=True)
+class ProgramEntry:
+    id: str
+    configuration: str
+    role: str
+    split_point: str | None
+    reduction: ReductionInfo | None
+    noise: NoiseInfo | None
+    format: str
+    backend: str
+    dtype: str
+    file: str
+    sha256: str
+    size_bytes: int
+    input_shape: list[int]
+    input_dtype: str
+    output_shape: list[int]
+    output_dtype: str
+    output_size_bytes: int
+    param_count: int
+    flops: int
+    ptl_bytecode_version: int | None
+    export_time_s: float
+    cache_key: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProgramEntry:
+        _require_keys(data, cls, "program entry")
+        values = {f.name: data[f.name] for f in fields(cls)}
+        if values["role"] not in ROLES:
+            raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; expected one of {', '.join(ROLES)}")
+        if values["format"] not in FORMATS:
+            raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; expected pte or ptl")
+        if values["reduction"] is not None:
+            values["reduction"] = _build(ReductionInfo, values["reduction"], f"reduction of {values['id']}")
+        if values["noise"] is not None:
+            values["noise"] = _build(NoiseInfo, values["noise"], f"noise of {values['id']}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    created_utc: str
+    tools: dict[str, str]
+    model: ModelInfo
+    programs: list[ProgramEntry] = field(default_factory=list)
+    schema: str = MANIFEST_SCHEMA
+    schema_version: int = MANIFEST_SCHEMA_VERSION
+
+    def program(self, program_id: str) -> ProgramEntry:
+        """The entry with `program_id`; ManifestError listing the known ids otherwise."""
+        for entry in self.programs:
+            if entry.id == program_id:
+                return entry
+        raise ManifestError(f"no program {program_id!r} in the manifest; known: {', '.join(e.id for e in self.programs)}")
+
+    def programs_with_role(self, *roles: str) -> list[ProgramEntry]:
+        return [entry for entry in self.programs if entry.role in roles]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema, "schema_version": self.schema_version,
+            "created_utc": self.created_utc, "tools": dict(self.tools), "model": asdict(self.model),
+            "programs": [entry.to_json() for entry in self.programs],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        if not isinstance(data, dict):
+            raise ManifestError("a manifest must be a JSON object")
+        schema, version = data.get("schema"), data.get("schema_version")
+        if schema != MANIFEST_SCHEMA:
+            raise ManifestError(f"schema is {schema!r}, expected {MANIFEST_SCHEMA!r}; pass a manifest written by export")
+        if version not in SUPPORTED_SCHEMA_VERSIONS:
+            raise ManifestError(f"schema_version {version!r} is not supported (this reader understands "
+                                f"{', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}); re-export with this version of export")
+        for key in ("created_utc", "tools", "model", "programs"):
+            if key not in data:
+                raise ManifestError(f"manifest lacks {key!r}; re-export it")
+        programs = [ProgramEntry.from_json(entry) for entry in data["programs"]]
+        ids = [entry.id for entry in programs]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ManifestError(f"program ids listed twice: {', '.join(duplicates)}")
+        return cls(created_utc=data["created_utc"], tools=dict(data["tools"]),
+                   model=_build(ModelInfo, data["model"], "model"), programs=programs,
+                   schema=schema, schema_version=version)
+
+
+def _require_keys(data: Any, cls: type, what: str) -> None:
+    if not isinstance(data, dict):
+        raise ManifestError(f"{what} must be a JSON object")
+    missing = [f.name for f in fields(cls) if f.name not in data]
+    if missing:
+        raise ManifestError(f"{what} {data.get('id', '')!r} lacks {', '.join(missing)}; re-export the manifest")
+
+
+def _build(cls: type, data: Any, what: str):
+    _require_keys(data, cls, what)
+    return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+def load_manifest(path: Path | str) -> Manifest:
+    """Read and validate a manifest; ManifestError naming the file on any problem."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ManifestError(f"manifest {path} does not exist; run `python -m export --out DIR` first") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ManifestError(f"manifest {path} is not readable JSON ({error}); re-export it") from error
+    try:
+        return Manifest.from_json(data)
+    except ManifestError as error:
+        raise ManifestError(f"manifest {path}: {error}") from error
+    except (TypeError, ValueError) as error:
+        raise ManifestError(f"manifest {path} has a malformed field ({error}); re-export it") from error
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    """Write the manifest as indented JSON, atomically (temporary file renamed into place)."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def program_file(manifest_path: Path | str, entry: ProgramEntry) -> Path:
+    """Absolute path of an entry's program file (files are relative to the manifest's folder)."""
+    return Path(manifest_path).resolve().parent / entry.file

@@ -1,0 +1,106 @@
+"""The list of programs one configuration asks for: full model, clients and cloud remainders, per backend."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from export.config import ExportConfig
+from export.manifest import NoiseInfo, ReductionInfo
+from export.noise import NOISE_OP_NAME, SEED_POLICY, GaussianNoise
+from export.pca import PcaProjection
+from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead
+from export.split_model import split_vgg16
+
+EXAMPLE_INPUT_SEED = 0
+FILE_SUFFIX_BY_BACKEND = {"xnnpack": "pte", "portable": "pte", "lite": "ptl"}
+
+
+@dataclass(frozen=True)
+class ReducedSplit:
+    """A fitted projection, where it is saved (relative to the output folder) and what it was fitted from."""
+
+    projection: PcaProjection
+    projection_file: str
+    calibration: str
+
+
+@dataclass
+class ProgramSpec:
+    """One program to write: its identity, its eager module and an example input of the right shape."""
+
+    program_id: str
+    configuration: str
+    role: str
+    split_point: str | None
+    backend: str
+    module: nn.Module
+    example_input: torch.Tensor
+    reduction: ReductionInfo | None = None
+    noise: NoiseInfo | None = None
+    projection_key: str | None = None
+
+    @property
+    def format(self) -> str:
+        return FILE_SUFFIX_BY_BACKEND[self.backend]
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.program_id}.{self.format}"
+
+
+def example_tensor(shape: tuple[int, ...]) -> torch.Tensor:
+    """A deterministic random input of `shape` (the values only matter for tracing and checks)."""
+    return torch.randn(shape, generator=torch.Generator().manual_seed(EXAMPLE_INPUT_SEED))
+
+
+def reduction_info(reduced: ReducedSplit) -> ReductionInfo:
+    """The manifest's reduction block for a reduced split."""
+    projection = reduced.projection
+    return ReductionInfo(projection.k, projection.explained_variance_ratio, reduced.projection_file,
+                         reduced.calibration)
+
+
+def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, ReducedSplit]) -> list[ProgramSpec]:
+    """Every program the configuration asks for, in paper order (full, simple, reduced, noisy), cloud after client."""
+    input_shape = (1, 3, config.input_size, config.input_size)
+    image = example_tensor(input_shape)
+    specs: list[ProgramSpec] = []
+
+    def add(configuration: str, role: str, split: str | None, module: nn.Module, example: torch.Tensor,
+            backends: tuple[str, ...], **extra) -> None:
+        for backend in backends:
+            program_id = f"{configuration}.cloud.{backend}" if role == "cloud" else f"{configuration}.{backend}"
+            specs.append(ProgramSpec(program_id, configuration, role, split, backend, module, example, **extra))
+
+    if config.include_full:
+        add("full", "full", None, model, image, config.formats)
+    halves = {split: split_vgg16(model, split) for split in config.splits}
+    with torch.no_grad():
+        features = {split: halves[split].client(image.clone()) for split in config.splits}
+    for split in config.splits:
+        add(f"{split}_simple", "client", split, halves[split].client, image, config.formats)
+        add(f"{split}_simple", "cloud", split, halves[split].cloud, example_tensor(tuple(features[split].shape)),
+            config.cloud_formats)
+    if not config.include_reduced:
+        return specs
+    for split in config.splits:
+        entry = reduced[split]
+        info = reduction_info(entry)
+        project = PcaProjectionHead(entry.projection).eval()
+        client = nn.Sequential(halves[split].client, project).eval()
+        cloud = nn.Sequential(PcaReconstructionHead(entry.projection, tuple(features[split].shape)),
+                              halves[split].cloud).eval()
+        common = {"reduction": info, "projection_key": entry.projection.key}
+        add(f"{split}_reduced", "client", split, client, image, config.formats, **common)
+        add(f"{split}_reduced", "cloud", split, cloud, example_tensor((1, entry.projection.k)),
+            config.cloud_formats, **common)
+    for split in config.noisy_splits():
+        entry = reduced[split]
+        noise = NoiseInfo(config.noise_variance, SEED_POLICY, NOISE_OP_NAME)
+        noisy_client = nn.Sequential(halves[split].client, PcaProjectionHead(entry.projection),
+                                     GaussianNoise(config.noise_variance, (1, entry.projection.k))).eval()
+        add(f"{split}_reduced_noisy", "client", split, noisy_client, image, config.formats,
+            reduction=reduction_info(entry), noise=noise, projection_key=entry.projection.key)
+    return specs

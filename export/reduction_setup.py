@@ -1,0 +1,51 @@
+"""Fit (or reuse) the PCA projection of every split point the configuration reduces."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from export.calibration import CalibrationSet, load_calibration_dir, synthetic_calibration
+from export.config import ExportConfig
+from export.events import PROJECTION_FITTED, PROJECTION_REUSED, EventSink, ExportEvent
+from export.feature_collection import collect_split_features
+from export.pca import check_k_against_samples, load_or_fit_projection, projection_key
+from export.programs import ReducedSplit
+
+PROJECTION_FOLDER = "pca"
+
+
+def load_calibration(config: ExportConfig) -> CalibrationSet:
+    """The configured calibration folder, or the synthetic set seeded by the model seed."""
+    if config.calibration_dir is not None:
+        return load_calibration_dir(config.calibration_dir, config.calibration_count, config.input_size)
+    return synthetic_calibration(config.calibration_count, config.input_size, config.seed)
+
+
+def prepare_reductions(config: ExportConfig, model: nn.Module, weights_id: str, model_id: str, out_dir: Path,
+                       on_event: EventSink) -> dict[str, ReducedSplit]:
+    """One ReducedSplit per split point; calibration features are computed once, only if some fit is needed."""
+    if not config.include_reduced:
+        return {}
+    calibration = load_calibration(config)
+    for split in config.splits:
+        check_k_against_samples(split, config.k_for(split), calibration.count)
+    features_cache: dict[str, torch.Tensor] = {}
+
+    def features_for(split: str) -> torch.Tensor:
+        if not features_cache:
+            features_cache.update(collect_split_features(model, calibration.images, config.splits,
+                                                         config.calibration_batch_size))
+        return features_cache[split]
+
+    reduced = {}
+    for split in config.splits:
+        k = config.k_for(split)
+        key = projection_key(weights_id, model_id, split, k, calibration.fingerprint)
+        relative = f"{PROJECTION_FOLDER}/{split}_k{k}_{key[:12]}.pt"
+        projection, fitted = load_or_fit_projection(out_dir / relative, key, lambda s=split: features_for(s), split, k)
+        on_event(ExportEvent(PROJECTION_FITTED if fitted else PROJECTION_REUSED, relative,
+                             f"explained variance ratio {projection.explained_variance_ratio:.4f}"))
+        reduced[split] = ReducedSplit(projection, relative, calibration.fingerprint)
+    return reduced

@@ -1,0 +1,50 @@
+"""VGG-16 split points named as in Caffe's VGG-16 (conv1_1 ... conv5_3, pool1 ... pool5).
+
+A split point names the last layer that runs on the client. A convolution split point includes its ReLU.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from export.errors import ConfigError
+
+SPLIT_POINT_NAMES: tuple[str, ...] = (
+    "conv1_1", "conv1_2", "pool1",
+    "conv2_1", "conv2_2", "pool2",
+    "conv3_1", "conv3_2", "conv3_3", "pool3",
+    "conv4_1", "conv4_2", "conv4_3", "pool4",
+    "conv5_1", "conv5_2", "conv5_3", "pool5",
+)
+DEFAULT_SPLIT_POINTS: tuple[str, ...] = ("conv5_1", "conv5_2", "conv5_3")
+
+
+def check_split_point(name: str) -> str:
+    """Return `name` if it is a known split point, else raise ConfigError listing the valid names."""
+    if name not in SPLIT_POINT_NAMES:
+        raise ConfigError(f"unknown split point {name!r}; valid split points: {', '.join(SPLIT_POINT_NAMES)}")
+    return name
+
+
+def split_point_ends(features: nn.Sequential) -> dict[str, int]:
+    """Map every split point name to the index one past its last layer in a VGG `features` Sequential."""
+    ends: dict[str, int] = {}
+    block, conv_in_block = 1, 0
+    layers = list(features)
+    for index, layer in enumerate(layers):
+        if isinstance(layer, nn.Conv2d):
+            conv_in_block += 1
+            relu_follows = index + 1 < len(layers) and isinstance(layers[index + 1], nn.ReLU)
+            ends[f"conv{block}_{conv_in_block}"] = index + 2 if relu_follows else index + 1
+        elif isinstance(layer, nn.MaxPool2d):
+            ends[f"pool{block}"] = index + 1
+            block, conv_in_block = block + 1, 0
+    return ends
+
+
+def feature_end_index(features: nn.Sequential, split_point: str) -> int:
+    """Index one past the last `features` layer that belongs to the client for `split_point`."""
+    check_split_point(split_point)
+    ends = split_point_ends(features)
+    if split_point not in ends:
+        raise ConfigError(f"split point {split_point!r} does not exist in this model's layers")
+    return ends[split_point]

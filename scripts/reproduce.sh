@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job, with no phone attached: export the paper's seven configurations at full size,
+# run the sweep on the loopback ADB device (this host's CPU, one pinned core), and write the report.
+# Pass --serial SERIAL to run the sweep on a real phone instead (its runner build must exist,
+# see android_app/README.md). Other arguments go to bench/run_device.py.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+py=.venv/bin/python
+[ -x "$py" ] || { echo "reproduce: no .venv; run: bash scripts/setup.sh" >&2; exit 2; }
+
+serial=loopback
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --serial) serial="$2"; shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+
+export_dir="${SPLITBENCH_EXPORT_DIR:-artifacts/export}"
+echo "== 1/3 export: seven configurations, full-size VGG-16 -> $export_dir"
+"$py" -m export --out "$export_dir" --formats xnnpack
+
+echo "== 2/3 sweep on $serial"
+run_id="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"
+"$py" bench/run_device.py --serial "$serial" --manifest "$export_dir/manifest.json" \
+  --out results --run-id "$run_id" "${args[@]}"
+
+echo "== 3/3 analysis"
+"$py" -m analysis "results/$run_id" --out "reports/$run_id"

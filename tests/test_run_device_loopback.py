@@ -1,0 +1,150 @@
+"""The command line end to end on the loopback device, with the real host runner and the small export."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import run_device
+from bench.results import scan_rows
+from test_sweep_fakes import runner_result_json, write_script_bundle
+
+REPO = Path(__file__).resolve().parent.parent
+HOST_BUNDLE = REPO / "android_app" / "build" / "linux-x86_64" / "bundle"
+QUICK = ["--iterations", "3", "--warmup", "1", "--cooldown-s", "0", "--cooldown-max-s", "0"]
+
+
+@pytest.fixture(scope="session")
+def host_runner_bundle() -> Path:
+    """The host build of the runner; built with android_app/build_host.sh when missing."""
+    if not (HOST_BUNDLE / "bundle.json").is_file() or not (HOST_BUNDLE / "splitbench_runner").is_file():
+        subprocess.run(["bash", str(REPO / "android_app" / "build_host.sh")], check=True, cwd=REPO)
+    return HOST_BUNDLE
+
+
+def read_rows(results_dir: Path) -> list[dict]:
+    (run_folder,) = [p for p in results_dir.iterdir() if p.is_dir()]
+    return [json.loads(line) for line in (run_folder / "results.jsonl").read_text().splitlines()]
+
+
+def only_run_folder(results_dir: Path) -> Path:
+    (run_folder,) = [p for p in results_dir.iterdir() if p.is_dir()]
+    return run_folder
+
+
+def test_every_configuration_runs_with_real_runner_output(small_export, host_runner_bundle, tmp_path, capsys):
+    manifest_path, manifest = small_export
+    code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path),
+                            "--launches", "2", *QUICK])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    rows = read_rows(tmp_path)
+    swept = [p for p in manifest.programs if p.role in ("full", "client")]
+    assert sorted((r["program_id"], r["launch_index"]) for r in rows) == \
+        sorted((p.id, i) for p in swept for i in range(2))
+    assert [r["row_index"] for r in rows] == list(range(len(rows)))
+    configurations = [r["manifest_entry"]["configuration"] for r in rows]
+    assert configurations[:2] == ["full", "full"]  # paper order: the full model first
+    for row in rows:
+        assert row["schema"] == "splitbench.result_row" and row["device"]["platform"] == "linux"
+        assert row["launch_kind"] == ("first" if row["launch_index"] == 0 else "warm")
+        if row["manifest_entry"]["format"] == "pte":
+            assert row["status"] == "ok", row["runner_stderr"]
+            timing = row["runner"]["timing"]
+            assert len(timing["inference_ms"]) == 3 and timing["load_ms"] > 0
+            assert row["runner"]["affinity"]["requested_core"] == row["core"]
+            assert row["runner"]["output"]["shape"] == row["manifest_entry"]["output_shape"]
+        else:  # .ptl: ok with a Lite-enabled runner, else the runner's own error row
+            assert row["status"] in ("ok", "runner_error")
+            assert row["runner"] is not None
+    dropped = [r["page_cache_dropped"] for r in rows if r["launch_index"] == 0]
+    assert all(dropped) == rows[0]["device"]["can_drop_caches"]
+    info = json.loads((only_run_folder(tmp_path) / "run.json").read_text())
+    assert info["schema"] == "splitbench.run" and info["settings"]["launches"] == 2
+    deploy = info["sessions"][0]["deploy"]
+    assert deploy["files_pushed"] == deploy["files_checked"] > len(swept)
+    assert deploy["push_s"] > 0 and deploy["hash_check_s"] > 0
+    assert "sweep finished" in captured.err and "left ~" in captured.err
+
+
+def test_a_crashing_runner_gives_crash_rows_and_the_sweep_goes_on(small_export, tmp_path, capsys):
+    manifest_path, _ = small_export
+    ok_json = json.dumps(runner_result_json())
+    bundle = write_script_bundle(tmp_path / "bundle", (
+        'case "$*" in\n'
+        '  *conv5_1_simple*) echo "about to crash" >&2; kill -SEGV $$ ;;\n'
+        f"  *) echo {shlex.quote(ok_json)} ;;\n"
+        "esac\n"))
+    code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path / "out"),
+                            "--runner-bundle", str(bundle), "--configs", "full,conv5_1_simple,conv5_2_simple",
+                            "--formats", "xnnpack", "--launches", "2", "--no-drop-caches", *QUICK])
+    assert code == 0, capsys.readouterr().err
+    rows = read_rows(tmp_path / "out")
+    statuses = {(r["program_id"], r["launch_index"]): r["status"] for r in rows}
+    assert statuses == {("full.xnnpack", 0): "ok", ("full.xnnpack", 1): "ok",
+                        ("conv5_1_simple.xnnpack", 0): "runner_crash", ("conv5_1_simple.xnnpack", 1): "runner_crash",
+                        ("conv5_2_simple.xnnpack", 0): "ok", ("conv5_2_simple.xnnpack", 1): "ok"}
+    crash = next(r for r in rows if r["status"] == "runner_crash")
+    assert crash["runner"] is None and crash["runner_exit_code"] == 128 + signal.SIGSEGV
+    assert "about to crash" in crash["runner_stderr"]
+
+
+def test_bad_input_is_one_clear_line_and_exit_code_2(small_export, tmp_path, capsys):
+    manifest_path, _ = small_export
+    code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path),
+                            "--configs", "conv9_9_simple"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [err[0]] and err[0].startswith("error: --configs names conv9_9_simple")
+    assert run_device.main(["--serial", "loopback", "--manifest", str(tmp_path / "none.json"), "--out", str(tmp_path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path),
+                            "--core", "64", "--formats", "xnnpack", "--configs", "full"]) == 2
+    assert "core 64 is not online" in capsys.readouterr().err
+    assert run_device.main(["--serial", "127.0.0.1:1", "--manifest", str(manifest_path), "--out", str(tmp_path)]) == 2
+    assert "no ADB device answered at 127.0.0.1:1" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [] or all(p.name == "none.json" for p in tmp_path.iterdir())
+
+
+def test_ctrl_c_keeps_rows_prints_resume_command_and_resume_finishes(small_export, host_runner_bundle, tmp_path):
+    manifest_path, _ = small_export
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    command = [sys.executable, str(REPO / "bench" / "run_device.py"), "--serial", "loopback",
+               "--manifest", str(manifest_path), "--out", str(out), "--formats", "xnnpack,portable",
+               "--launches", "2", "--no-drop-caches", *QUICK]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    results = None
+    while time.monotonic() < deadline:
+        found = list(out.glob("*/results.jsonl")) if out.exists() else []
+        if found and scan_rows(found[0]).count >= 3:
+            results = found[0]
+            break
+        time.sleep(0.1)
+    assert results is not None, "the sweep wrote no rows in time"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    kept = scan_rows(results)
+    assert kept.count >= 3 and kept.truncated_tail_bytes == 0
+    resume_lines = [line for line in err.splitlines() if line.startswith("resume with: ")]
+    assert len(resume_lines) == 1
+    resume = shlex.split(resume_lines[0][len("resume with: "):])
+    assert resume[-2:] == ["--resume", results.parent.name]
+
+    finished = subprocess.run(resume, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    keys = [(r["program_id"], r["launch_index"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 2 * 16  # 8 configurations x 2 backends x 2 launches, none twice
+    assert [r["row_index"] for r in rows] == list(range(len(rows)))
+    info = json.loads((results.parent / "run.json").read_text())
+    assert [s["end"] for s in info["sessions"]] == ["interrupted", "complete"]
