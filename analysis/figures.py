@@ -117,66 +117,97 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
     return _save(figure, out_dir, "inference_time", "Inference time (paper Fig. 13)")
 
 
-def _plot_paired_bars(launches: pd.DataFrame, summary: pd.DataFrame, measures: list[tuple[str, str, str]], scale: float,
-                      ylabel: str, suptitle: str, name: str, title: str, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
-    """Bars of summary medians, two measures per backend side by side (solid and hatched), individual launches as dots.
+@dataclass(frozen=True)
+class BarMeasure:
+    label: str
+    summary_column: str   # the bar height (a median over launches)
+    launches_column: str  # the dots (each launch)
+    launch_kind: str      # "first" or "warm" to keep only those launches, "" for every launch
 
-    measures: (legend label, summary column, (launches column, launch_kind to keep or "" for every launch)).
-    """
+
+@dataclass(frozen=True)
+class PairedBarsFigure:
+    """Two measures per backend side by side (solid, then hatched) for each configuration."""
+    name: str
+    title: str
+    suptitle: str
+    ylabel: str
+    scale: float  # summary and launch values are divided by this
+    measures: tuple[BarMeasure, BarMeasure]
+
+
+LOAD_TIME_FIGURE = PairedBarsFigure(
+    name="load_time", title="Model loading time (paper Fig. 14)",
+    suptitle="Model loading time per configuration (bars: median, dots: each launch)",
+    ylabel="model loading time (ms)", scale=1.0,
+    measures=(BarMeasure("first load", "first_load_median_ms", "load_ms", "first"),
+              BarMeasure("warm load (median)", "warm_load_median_ms", "load_ms", "warm")),
+)
+
+MEMORY_FIGURE = PairedBarsFigure(
+    name="memory", title="Memory (paper Fig. 15)",
+    suptitle="Memory of the runner process per configuration (bars: median over launches, dots: each launch)",
+    ylabel="resident memory (MB)", scale=KB_PER_MB,
+    measures=(BarMeasure("peak (VmHWM)", "peak_memory_median_kb", "vm_hwm_kb", ""),
+              BarMeasure("steady (RSS after runs)", "steady_memory_median_kb", "rss_after_runs_kb", "")),
+)
+
+
+def _launch_values(launches: pd.DataFrame, measure: BarMeasure, scale: float) -> np.ndarray:
+    if measure.launch_kind:
+        launches = launches[launches["launch_kind"] == measure.launch_kind]
+    return launches[measure.launches_column].dropna().to_numpy(dtype=float) / scale
+
+
+def _draw_paired_bars(axis, spec: PairedBarsFigure, panel: pd.DataFrame, panel_launches: pd.DataFrame) -> None:
+    configurations = order_configurations(panel["configuration"])
+    backends = order_backends(panel["backend"])
+    slots = [(backend, index) for backend in backends for index in range(len(spec.measures))]
+    offsets = _slot_offsets(len(slots))
+    bar_width = GROUP_WIDTH / len(slots) * 0.9
+    heights = []
+    for (backend, index), offset in zip(slots, offsets):
+        measure = spec.measures[index]
+        colour = backend_colour(backend, backends)
+        for position, configuration in enumerate(configurations):
+            match = panel[(panel["backend"] == backend) & (panel["configuration"] == configuration)]
+            if match.empty or pd.isna(match[measure.summary_column].iloc[0]):
+                continue
+            height = float(match[measure.summary_column].iloc[0]) / spec.scale
+            heights.append(height)
+            axis.bar(position + offset, height, width=bar_width, color=colour, alpha=0.75 if index == 0 else 0.35,
+                     hatch="" if index == 0 else "//", edgecolor=colour)
+            launches = panel_launches[(panel_launches["backend"] == backend) & (panel_launches["configuration"] == configuration)]
+            values = _launch_values(launches, measure, spec.scale)
+            axis.scatter(np.full(values.size, position + offset), values, s=10, color="black", zorder=3)
+    _use_log_scale(axis, np.asarray(heights, dtype=float))
+    _label_configurations(axis, configurations)
+    handles = [Patch(color=backend_colour(backend, backends), alpha=0.75, label=backend) for backend in backends]
+    handles += [Patch(facecolor="white", edgecolor="grey", hatch="" if index == 0 else "//", label=measure.label)
+                for index, measure in enumerate(spec.measures)]
+    axis.legend(handles=handles, fontsize=8, loc="upper right", ncol=2)
+
+
+def plot_paired_bars(spec: PairedBarsFigure, launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext],
+                     out_dir: Path) -> FigureFiles:
     panels = _panels(summary)
     figure, axes = _new_figure(len(panels))
     ok_launches = launches[launches["status"] == "ok"]
     for axis, ((device, core, threads), panel) in zip(axes, panels):
-        configurations = order_configurations(panel["configuration"])
-        backends = order_backends(panel["backend"])
-        slots = [(backend, measure_index) for backend in backends for measure_index in range(len(measures))]
-        offsets = _slot_offsets(len(slots))
-        bar_width = GROUP_WIDTH / len(slots) * 0.9
-        all_values = []
-        for (backend, measure_index), offset in zip(slots, offsets):
-            _, summary_column, (column, kind) = measures[measure_index]
-            colour = backend_colour(backend, backends)
-            hatch = "" if measure_index == 0 else "//"
-            for position, configuration in enumerate(configurations):
-                match = panel[(panel["backend"] == backend) & (panel["configuration"] == configuration)]
-                if match.empty or pd.isna(match[summary_column].iloc[0]):
-                    continue
-                value = float(match[summary_column].iloc[0]) / scale
-                all_values.append(value)
-                axis.bar(position + offset, value, width=bar_width, color=colour, alpha=0.75 if not hatch else 0.35,
-                         hatch=hatch, edgecolor=colour)
-                points = ok_launches[(ok_launches["device"] == device) & (ok_launches["core"] == core)
-                                     & (ok_launches["threads"] == threads) & (ok_launches["backend"] == backend)
-                                     & (ok_launches["configuration"] == configuration)]
-                if kind:
-                    points = points[points["launch_kind"] == kind]
-                values = points[column].dropna().to_numpy(dtype=float) / scale
-                axis.scatter(np.full(values.size, position + offset), values, s=10, color="black", zorder=3)
-        _use_log_scale(axis, np.asarray(all_values, dtype=float))
-        _label_configurations(axis, configurations)
-        axis.set_ylabel(ylabel)
+        panel_launches = ok_launches[(ok_launches["device"] == device) & (ok_launches["core"] == core)
+                                     & (ok_launches["threads"] == threads)]
+        _draw_paired_bars(axis, spec, panel, panel_launches)
+        axis.set_ylabel(spec.ylabel)
         axis.set_title(panel_caption(device, core, threads, contexts), fontsize=10)
-        handles = [Patch(color=backend_colour(backend, backends), alpha=0.75, label=backend) for backend in backends]
-        handles += [Patch(facecolor="white", edgecolor="grey", hatch="" if index == 0 else "//", label=label)
-                    for index, (label, _, _) in enumerate(measures)]
-        axis.legend(handles=handles, fontsize=8, loc="upper right", ncol=2)
-    figure.suptitle(suptitle, fontsize=11)
-    return _save(figure, out_dir, name, title)
+    figure.suptitle(spec.suptitle, fontsize=11)
+    return _save(figure, out_dir, spec.name, spec.title)
 
 
 def plot_load_time(launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
     """Fig. 14: first load (first launch of the program in the run) beside warm loads (later launches)."""
-    measures = [("first load", "first_load_median_ms", ("load_ms", "first")),
-                ("warm load (median)", "warm_load_median_ms", ("load_ms", "warm"))]
-    return _plot_paired_bars(launches, summary, measures, 1.0, "model loading time (ms)",
-                             "Model loading time per configuration (bars: median, dots: each launch)",
-                             "load_time", "Model loading time (paper Fig. 14)", contexts, out_dir)
+    return plot_paired_bars(LOAD_TIME_FIGURE, launches, summary, contexts, out_dir)
 
 
 def plot_memory(launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
     """Fig. 15: peak resident memory (VmHWM) beside steady resident memory after the timed runs."""
-    measures = [("peak (VmHWM)", "peak_memory_median_kb", ("vm_hwm_kb", "")),
-                ("steady (RSS after runs)", "steady_memory_median_kb", ("rss_after_runs_kb", ""))]
-    return _plot_paired_bars(launches, summary, measures, KB_PER_MB, "resident memory (MB)",
-                             "Memory of the runner process per configuration (bars: median over launches, dots: each launch)",
-                             "memory", "Memory (paper Fig. 15)", contexts, out_dir)
+    return plot_paired_bars(MEMORY_FIGURE, launches, summary, contexts, out_dir)

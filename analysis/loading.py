@@ -70,12 +70,21 @@ def find_results_files(path: Path) -> list[Path]:
     return nested
 
 
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CorruptResults(f"{path}: not UTF-8 text (byte {error.start}); pass a results file written by bench/") from error
+    except OSError as error:
+        raise ResultsNotFound(f"{path}: cannot be read ({error.strerror}); check the path and its permissions") from error
+
+
 def read_run_info(results_path: Path) -> dict[str, Any] | None:
     run_path = results_path.parent / RUN_FILE_NAME
     if not run_path.is_file():
         return None
     try:
-        run_info = json.loads(run_path.read_text(encoding="utf-8"))
+        run_info = json.loads(read_text(run_path))
     except json.JSONDecodeError as error:
         raise CorruptResults(f"{run_path}: not valid JSON ({error.msg} at line {error.lineno}); restore or re-run the sweep") from error
     check_schema(run_info, RUN_SCHEMA, str(run_path))
@@ -97,7 +106,7 @@ def validate_row(row: Any, source: RowSource) -> None:
 
 def read_results_file(results_path: Path) -> tuple[list[ResultRow], list[LoadWarning]]:
     """Parse every line; a broken last line is a truncated write (skipped with a warning), a broken middle line is an error."""
-    text = results_path.read_text(encoding="utf-8")
+    text = read_text(results_path)
     numbered_lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not numbered_lines:
         raise EmptyResults(f"{results_path} is empty; run the sweep (bench/run_device.py) first or pass another folder")

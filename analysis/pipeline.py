@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 from analysis.figures import FigureFiles, plot_inference_time, plot_load_time, plot_memory
-from analysis.loading import LoadWarning, load_results
+from analysis.loading import LoadedResults, LoadWarning, load_results
 from analysis.report import ReportInputs, write_report
 from analysis.reproduction import reproduction_table
 from analysis.run_context import run_contexts
@@ -41,12 +41,18 @@ def _write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, P
 
 
 def analyse(inputs: Sequence[Path | str], out_dir: Path | str) -> AnalysisOutputs:
+    """Everything the CLI does; file-system failures while writing become AnalysisError like bad input does."""
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise AnalysisError(f"cannot create the output folder {out_dir} ({error.strerror}); pass a writable --out") from error
     loaded = load_results([Path(path) for path in inputs])
+    try:
+        return _analyse_loaded(inputs, loaded, out_dir)
+    except OSError as error:
+        raise AnalysisError(f"cannot write into {out_dir} ({error.strerror}: {error.filename}); pass a writable --out "
+                            "with free space") from error
+
+
+def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir: Path) -> AnalysisOutputs:
+    out_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tidy_tables(loaded)
     contexts = run_contexts(loaded)
     summary = summarize(tables.samples, tables.launches)

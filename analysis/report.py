@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.caveats import measurement_caveats
 from analysis.figures import FigureFiles
 from analysis.loading import LoadedResults
 from analysis.markdown import bullet_list, format_value, markdown_table
@@ -225,6 +226,13 @@ def _failures_section(failures: pd.DataFrame) -> str:
     ])
 
 
+def _caveats_section(contexts: list[RunContext], summary: pd.DataFrame) -> str:
+    caveats = measurement_caveats(contexts, summary)
+    body = bullet_list(caveats) if caveats else "None found: the core stayed near its maximum frequency where readable, " \
+        "every launch ran on the requested core, and inference times vary little."
+    return "## Measurement caveats\n\n" + body
+
+
 def _warnings_section(loaded: LoadedResults) -> str:
     if not loaded.warnings:
         return ""
@@ -261,6 +269,7 @@ def render_report(inputs: ReportInputs) -> str:
         _figures_section(inputs.figures, inputs.out_dir),
         _summary_section(inputs.summary),
         _failures_section(inputs.tables.failures),
+        _caveats_section(inputs.contexts, inputs.summary),
         "## What differs from the paper's setup\n\n" + bullet_list(differences_from_paper(inputs.contexts, inputs.summary)),
         _files_section(inputs.table_paths, inputs.out_dir),
     ]

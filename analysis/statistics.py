@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.configurations import backend_sort_key, configuration_sort_key
+from analysis.errors import AnalysisError
 
 GROUP_KEYS: list[str] = ["device", "core", "threads", "configuration", "format", "backend"]
 
@@ -27,7 +28,7 @@ class SampleStatistics:
 def describe_times(times_ms: Sequence[float]) -> SampleStatistics:
     values = np.asarray(times_ms, dtype=float)
     if values.size == 0:
-        raise ValueError("describe_times needs at least one sample")
+        raise AnalysisError("no timed inference to describe; a statistic needs at least one sample")
     mean = float(values.mean())
     std = float(values.std(ddof=1)) if values.size > 1 else float("nan")
     p5, p25, median, p75, p95 = (float(value) for value in np.percentile(values, [5, 25, 50, 75, 95]))

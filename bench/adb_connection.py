@@ -340,7 +340,7 @@ class DeviceConnection:
         try:
             with self._talking(f"push of {local_path.name} to {device_path}") as device:
                 device.push(str(local_path), device_path, st_mode=stat_bits.S_IFREG | (mode & 0o7777),
-                            progress_callback=_adb_progress(progress, total_bytes),
+                            progress_callback=_adb_progress(progress),
                             transport_timeout_s=timeout_s, read_timeout_s=timeout_s)
         except (adb_errors.PushFailedError, adb_errors.AdbCommandFailureException) as error:
             raise _transfer_error(f"push of {local_path} to {device_path} failed", error) from error
@@ -364,7 +364,8 @@ class DeviceConnection:
         os.close(descriptor)
         try:
             with self._talking(f"pull of {device_path}") as device:
-                device.pull(device_path, partial_name, transport_timeout_s=timeout_s, read_timeout_s=timeout_s)
+                device.pull(device_path, partial_name, progress_callback=_adb_progress(progress),
+                            transport_timeout_s=timeout_s, read_timeout_s=timeout_s)
             os.replace(partial_name, local_path)
         except adb_errors.AdbCommandFailureException as error:
             raise _transfer_error(f"pull of {device_path} failed", error) from error
@@ -374,9 +375,6 @@ class DeviceConnection:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(partial_name)
-        if progress is not None:
-            pulled_bytes = local_path.stat().st_size
-            progress(pulled_bytes, pulled_bytes)
         return local_path
 
     def stat(self, device_path: str, *, timeout_s: float = DEFAULT_TRANSFER_TIMEOUT_S) -> DeviceStat | None:
@@ -405,13 +403,13 @@ def _require_success(result: ShellResult, serial: DeviceSerial) -> ShellResult:
     return result
 
 
-def _adb_progress(progress: ProgressCallback | None, total_bytes: int):
-    """adb-shell reports (path, chunk bytes, total); callers get (bytes so far, total)."""
+def _adb_progress(progress: ProgressCallback | None):
+    """adb-shell reports (path, chunk bytes, total bytes); callers get (bytes so far, total bytes)."""
     if progress is None:
         return None
     done = 0
 
-    def report(_path, chunk_bytes, _total):
+    def report(_path, chunk_bytes, total_bytes):
         nonlocal done
         done += chunk_bytes
         progress(done, total_bytes)

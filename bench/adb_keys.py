@@ -27,11 +27,12 @@ def _create_private_key(path: Path) -> None:
         format=serialization.PrivateFormat.PKCS8,
         encryption_algorithm=serialization.NoEncryption(),
     )
-    # O_EXCL: never overwrite a key that appeared meanwhile; the mode is set at creation, never looser.
+    # O_EXCL: never overwrite a key that appeared meanwhile. The file is born with at most mode 0600
+    # (never readable by others, whatever the umask); chmod then makes it exactly 0600.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_KEY_MODE)
     with os.fdopen(descriptor, "wb") as key_file:
         key_file.write(pem)
-    os.chmod(path, PRIVATE_KEY_MODE)  # in case the umask took bits away that matter to no one, keep it exact
+    os.chmod(path, PRIVATE_KEY_MODE)
 
 
 def ensure_key_pair(key_path: str | Path | None = None) -> Path:

@@ -1,7 +1,8 @@
 """Put the runner and the model files on the device, pushing only what differs.
 
-A file is pushed when the device's copy is missing or its ``sha256sum`` differs. Free
-space is checked before the first byte moves; pushed files are hashed again on the device.
+A file is pushed when the device's copy is missing or its ``sha256sum`` differs (every
+file, on a device without sha256sum). Free space is checked before the first byte moves;
+pushed files are hashed again on the device.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def hash_check_script(items: list[DeployItem], free_space_dir: str) -> str:
     ]
     return "\n".join([
         f"mkdir -p {' '.join(shlex.quote(f) for f in folders)}",
+        section_marker("has_sha256sum"),
+        "if command -v sha256sum >/dev/null 2>&1; then echo yes; else echo no; fi",
         section_marker("sha256"), *hash_lines,
         section_marker("df"), f"df -k {shlex.quote(free_space_dir)} 2>/dev/null",
         "true",
@@ -123,24 +126,35 @@ def parse_digests(text: str, items: list[DeployItem]) -> dict[str, str]:
     return digests
 
 
-def device_digests(connection: PushConnection, items: list[DeployItem], layout: DeviceLayout) -> tuple[dict[str, str], int | None]:
-    """The device copies' sha256 digests and the free bytes where the files go."""
+@dataclass(frozen=True)
+class DeviceFileState:
+    digests: dict[str, str]  # device path -> sha256 of the device's copy (missing files left out)
+    free_bytes: int | None
+    can_hash: bool  # False on devices without sha256sum: every file is pushed, sizes checked by the push
+
+
+def device_file_state(connection: PushConnection, items: list[DeployItem], layout: DeviceLayout) -> DeviceFileState:
+    """The device copies' sha256 digests and the free bytes where the files go (one round trip)."""
     result = run_script(connection, hash_check_script(items, layout.root), timeout_s=600)
     sections = split_sections(result.output)
-    return parse_digests(sections.get("sha256", ""), items), parse_df_available_bytes(sections.get("df", ""))
+    return DeviceFileState(
+        digests=parse_digests(sections.get("sha256", ""), items),
+        free_bytes=parse_df_available_bytes(sections.get("df", "")),
+        can_hash=(sections.get("has_sha256sum") or "").strip() == "yes",
+    )
 
 
 def check_free_space(to_push: list[DeployItem], free_bytes: int | None) -> None:
     needed = sum(item.size_bytes for item in to_push)
     if free_bytes is not None and to_push and needed + STORAGE_MARGIN_BYTES > free_bytes:
         raise InsufficientStorage(
-            f"the device needs {mib(needed + STORAGE_MARGIN_BYTES)} MB free in {DEVICE_SPLITBENCH_ROOT} "
-            f"for {len(to_push)} file(s) but has {mib(free_bytes)} MB; free space on the device "
+            f"the device needs {megabytes_text(needed + STORAGE_MARGIN_BYTES)} MB free in {DEVICE_SPLITBENCH_ROOT} "
+            f"for {len(to_push)} file(s) but has {megabytes_text(free_bytes)} MB; free space on the device "
             "or select fewer programs with --configs/--formats"
         )
 
 
-def mib(size_bytes: int) -> str:
+def megabytes_text(size_bytes: int) -> str:
     return f"{size_bytes / 1e6:.1f}"
 
 
@@ -154,16 +168,18 @@ def deploy(connection: PushConnection, items: list[DeployItem], layout: DeviceLa
     """
     report = DeployReport(files_checked=len(items))
     started = clock()
-    digests, free_bytes = device_digests(connection, items, layout)
+    before = device_file_state(connection, items, layout)
     report.hash_check_s += clock() - started
-    to_push = [item for item in items if digests.get(item.device_path) != item.sha256]
-    check_free_space(to_push, free_bytes)
+    to_push = [item for item in items if before.digests.get(item.device_path) != item.sha256]
+    check_free_space(to_push, before.free_bytes)
 
     started = clock()
     pushed = []
     for item in to_push:
         try:
             connection.push(str(item.local_path), item.device_path, item.mode)
+        except InsufficientStorage:
+            raise  # the device filled up after all: stop with the clear error, not a row per program
         except TransferFailed as exc:
             report.failures[item.device_path] = str(exc)
             continue
@@ -175,12 +191,12 @@ def deploy(connection: PushConnection, items: list[DeployItem], layout: DeviceLa
         run_script(connection, "chmod 755 " + " ".join(shlex.quote(p) for p in executables), timeout_s=60)
     report.push_s += clock() - started
 
-    if pushed:
+    if pushed and before.can_hash:
         started = clock()
-        after, _ = device_digests(connection, pushed, layout)
+        after = device_file_state(connection, pushed, layout)
         report.hash_check_s += clock() - started
         for item in pushed:
-            if after.get(item.device_path) != item.sha256:
+            if after.digests.get(item.device_path) != item.sha256:
                 report.failures[item.device_path] = (
                     f"{item.device_path} on the device does not match {item.local_path} after the push"
                 )

@@ -7,24 +7,21 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
+from bench.adb_connection import connect
+from bench.loopback import LoopbackDevice
 from bench.serials import LOOPBACK_SERIAL
 
 
 @contextlib.contextmanager
-def device_connector(serial_spec: str, key_path: Path | None = None,
-                     storage_quota_bytes: int | None = None) -> Iterator[Callable[[], object]]:
+def device_connector(serial_spec: str, key_path: Path | None = None) -> Iterator[Callable[[], object]]:
     """Yields ``connect() -> DeviceConnection``.
 
     ``loopback`` starts a LoopbackDevice (sandbox in a temporary folder) for the duration
     of the block and stops it afterwards; any other value is an adb serial.
     """
-    from bench.adb_connection import connect
-
     if serial_spec != LOOPBACK_SERIAL:
         yield lambda: connect(serial_spec, key_path=key_path)
         return
-    from bench.loopback import LoopbackDevice
-
     with tempfile.TemporaryDirectory(prefix="splitbench-loopback-") as sandbox:
-        with LoopbackDevice(sandbox, port=0, storage_quota_bytes=storage_quota_bytes) as device:
+        with LoopbackDevice(sandbox, port=0) as device:
             yield lambda: connect(device.serial, key_path=key_path)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from bench.errors import ManifestError
 from export import manifest as export_manifest
@@ -87,8 +88,8 @@ def paper_order_key(program: Program) -> tuple:
     return configuration_rank + (backend_rank, program.program_id)
 
 
-def select_programs(manifest: LoadedManifest, configurations: list[str] | None = None,
-                    formats: list[str] | None = None) -> list[Program]:
+def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | None = None,
+                    formats: Sequence[str] | None = None) -> list[Program]:
     """Full and client programs, filtered by configuration id and by backend or file format, in paper order.
 
     Raises ManifestError if a filter names nothing in the manifest or nothing is left,

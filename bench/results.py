@@ -128,7 +128,8 @@ class RunFolder:
         except (OSError, json.JSONDecodeError) as exc:
             raise ResultsError(f"{self.run_path} is unreadable ({exc}); start a new run without --resume") from None
         if info.get("schema") != RUN_SCHEMA or info.get("schema_version") not in RUN_SCHEMA_VERSIONS:
-            raise ResultsError(f"{self.run_path} has schema {info.get('schema')!r} version {info.get('schema_version')!r}; "
+            raise ResultsError(f"{self.run_path} has schema {info.get('schema')!r} "
+                               f"version {info.get('schema_version')!r}; "
                                f"this harness reads {RUN_SCHEMA} versions {list(RUN_SCHEMA_VERSIONS)}")
         return info
 

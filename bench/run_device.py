@@ -27,7 +27,8 @@ from bench.sweep_config import SweepConfig  # noqa: E402
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 SWEEP_OPTIONS = ("iterations", "warmup", "launches", "cooldown_s", "cooldown_max_s", "core",
-                 "configs", "formats", "max_time_ms", "launch_timeout_s", "no_drop_caches")
+                 "configs", "formats", "max_time_ms", "launch_timeout_s", "no_drop_caches",
+                 "reconnect_attempts")
 
 
 def comma_list(text: str) -> tuple[str, ...]:
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--manifest", type=Path, help="manifest.json written by export/ (optional with --resume)")
     parser.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results)")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run with its own settings")
-    parser.add_argument("--runner-bundle", type=Path, help="runner bundle folder (default: android_app/build/<platform>-<abi>/bundle)")
+    parser.add_argument("--runner-bundle", type=Path,
+                        help="runner bundle folder (default: android_app/build/<platform>-<abi>/bundle)")
     parser.add_argument("--adb-key", type=Path, help="adb private key (default: ~/.android/adbkey)")
     defaults = SweepConfig()
     sweep = parser.add_argument_group("sweep settings (stored in run.json; not allowed with --resume)")
@@ -63,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--max-time-ms", type=int, help="cap of the timed loop per launch (runner option; 0 = none)")
     sweep.add_argument("--launch-timeout-s", type=float,
                        help=f"kill a launch after this long (default {defaults.launch_timeout_s:.0f})")
+    sweep.add_argument("--reconnect-attempts", type=int,
+                       help=f"reconnections tried when the device drops away, waiting {defaults.reconnect_backoff_s:.0f} s, "
+                            f"then twice as long each time (default {defaults.reconnect_attempts})")
     sweep.add_argument("--no-drop-caches", action="store_true", default=None,
                        help="do not drop the page cache before first launches even when root")
     return parser
@@ -73,7 +78,7 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
         "iterations": args.iterations, "warmup": args.warmup, "launches": args.launches,
         "cooldown_s": args.cooldown_s, "cooldown_max_s": args.cooldown_max_s, "core": args.core,
         "configurations": args.configs, "formats": args.formats, "max_time_ms": args.max_time_ms,
-        "launch_timeout_s": args.launch_timeout_s,
+        "launch_timeout_s": args.launch_timeout_s, "reconnect_attempts": args.reconnect_attempts,
         "drop_caches": False if args.no_drop_caches else None,
     }
     return SweepConfig(**{key: value for key, value in values.items() if value is not None})
@@ -144,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         print_resume_hint(request, opened)
         return EXIT_INTERRUPTED
     except SweepStopped as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         print_resume_hint(request, opened)
         return EXIT_PARTIAL
     except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         print_resume_hint(request, opened)
         return EXIT_ERROR
     except OSError as exc:  # the results folder (or a local file) could not be written or read
@@ -156,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         print_resume_hint(request, opened)
         return EXIT_ERROR
+
+
+def one_line(exc: Exception) -> str:
+    """An error message on one line (device commands quoted in messages may span several)."""
+    return " ".join(str(exc).split())
 
 
 def print_resume_hint(request: RunRequest | None, opened: OpenedRun | None) -> None:

@@ -14,7 +14,7 @@ from bench.core_choice import choose_core
 from bench.deploy import DeployReport, DeviceLayout, deploy, deploy_items
 from bench.device_facts import DeviceFacts, collect_device_facts
 from bench.device_link import DeviceLink
-from bench.errors import ResultsError
+from bench.errors import ResultsError, SettingsError
 from bench.programs import LoadedManifest, Program, load_manifest_file, select_programs
 from bench.results import RunFolder, new_run_id
 from bench.run_log import RunLog, new_run_header
@@ -44,7 +44,6 @@ class OpenedRun:
     manifest: LoadedManifest
     programs: list[Program]
     previous_info: dict | None  # run.json of the run being resumed
-    resumed: bool
     repaired_tail_bytes: int = 0
 
 
@@ -63,13 +62,12 @@ def open_run(request: RunRequest) -> OpenedRun:
     """Check the manifest and the settings; for --resume, load run.json and repair a truncated last row."""
     if request.resume_run_id is None:
         if request.manifest_path is None:
-            raise ResultsError("no manifest given; pass --manifest artifacts/export/manifest.json")
+            raise SettingsError("no manifest given; pass --manifest artifacts/export/manifest.json")
         manifest = load_manifest_file(request.manifest_path)
-        programs = select_programs(manifest, list(request.config.configurations or []) or None,
-                                   list(request.config.formats or []) or None)
+        programs = select_programs(manifest, request.config.configurations, request.config.formats)
         run_id = new_run_id(request.serial_spec)
         folder = RunFolder.new(request.results_dir, run_id)
-        return OpenedRun(run_id, folder, request.config, manifest, programs, previous_info=None, resumed=False)
+        return OpenedRun(run_id, folder, request.config, manifest, programs, previous_info=None)
 
     folder = RunFolder.open_existing(request.results_dir, request.resume_run_id)
     info = folder.read_run_info()
@@ -79,10 +77,9 @@ def open_run(request: RunRequest) -> OpenedRun:
     if manifest.sha256 != info["manifest"]["sha256"]:
         raise ResultsError(f"{manifest_path} changed since run {folder.run_id} started (sha256 differs); "
                            "resume with the manifest the run used, or start a new run")
-    programs = select_programs(manifest, list(config.configurations or []) or None,
-                               list(config.formats or []) or None)
+    programs = select_programs(manifest, config.configurations, config.formats)
     repaired = folder.repair_truncated_tail()
-    return OpenedRun(folder.run_id, folder, config, manifest, programs, previous_info=info, resumed=True,
+    return OpenedRun(folder.run_id, folder, config, manifest, programs, previous_info=info,
                      repaired_tail_bytes=repaired)
 
 

@@ -95,11 +95,13 @@ def load_runner_bundle(folder: Path) -> RunnerBundle:
     if data.get("schema") != RUNNER_BUNDLE_SCHEMA or data.get("schema_version") not in RUNNER_BUNDLE_SCHEMA_VERSIONS:
         raise UnsupportedDevice(
             f"{bundle_json} has schema {data.get('schema')!r} version {data.get('schema_version')!r}; "
-            f"this harness reads {RUNNER_BUNDLE_SCHEMA} versions {list(RUNNER_BUNDLE_SCHEMA_VERSIONS)}: rebuild the runner"
+            f"this harness reads {RUNNER_BUNDLE_SCHEMA} versions {list(RUNNER_BUNDLE_SCHEMA_VERSIONS)}: "
+            "rebuild the runner"
         )
     try:
         files = tuple(
-            BundleFile(path=f["path"], sha256=f["sha256"], size_bytes=int(f["size_bytes"]), mode=parse_mode(f.get("mode")))
+            BundleFile(path=f["path"], sha256=f["sha256"], size_bytes=int(f["size_bytes"]),
+                       mode=parse_mode(f.get("mode")))
             for f in data["files"]
         )
         bundle = RunnerBundle(folder=folder, platform=data["platform"], abi=data["abi"],

@@ -17,7 +17,7 @@ from bench.deploy import DeviceLayout
 from bench.device_facts import DeviceFacts
 from bench.device_link import CONNECTION_ERRORS, DeviceLink
 from bench.env_snapshot import EnvSnapshot, read_env_snapshot
-from bench.errors import SweepStopped
+from bench.errors import DeviceLost, SweepStopped
 from bench.launch import LaunchOutcome, LaunchRequest, run_launch
 from bench.programs import Program
 from bench.progress import PendingLaunch, ProgressEvent, SweepProgress
@@ -67,7 +67,8 @@ def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
                              cooldown_s=config.cooldown_s, callback=on_progress, clock=clock)
     position = 0
     link.on_reconnect = lambda attempt, wait_s, exc: progress.emit(
-        "reconnect", position, f"device lost ({exc}); reconnect attempt {attempt} in {wait_s:.0f} s")
+        "reconnect", position,
+        f"device lost ({connection_failure_reason(exc)}); reconnect attempt {attempt} in {wait_s:.0f} s")
 
     def hottest_c() -> float | None:
         return device_call(link, plan.run_id, lambda c: read_env_snapshot(c, plan.core)).hottest_c
@@ -110,8 +111,16 @@ def device_call(link: DeviceLink, run_id: str, action):
     except CONNECTION_ERRORS as exc:
         if not link.ever_connected:
             raise
-        raise SweepStopped(f"lost the device and could not reconnect after {link.attempts} attempts ({exc}); "
-                           "reconnect it and resume the run", run_id=run_id) from exc
+        raise SweepStopped(f"lost the device and could not reconnect after {link.attempts} attempt(s) "
+                           f"({connection_failure_reason(exc)}); reconnect it and resume the run",
+                           run_id=run_id) from exc
+
+
+def connection_failure_reason(exc: Exception) -> str:
+    """A short reason: the transport's own error when there is one (not the whole device command)."""
+    reason = str(exc.__cause__) if isinstance(exc, DeviceLost) and exc.__cause__ else str(exc)
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= 240 else reason[:237] + "..."
 
 
 def deploy_error_outcome(message: str) -> LaunchOutcome:

@@ -82,7 +82,8 @@ def load_calibration_dir(folder: Path, count: int, input_size: int) -> Calibrati
         data = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
         images.append(preprocess(_open_rgb(path)))
-    return CalibrationSet(imagenet_normalise(torch.stack(images)), f"dir:sha256={digest.hexdigest()}:count={len(paths)}")
+    fingerprint = f"dir:sha256={digest.hexdigest()}:count={len(paths)}"
+    return CalibrationSet(imagenet_normalise(torch.stack(images)), fingerprint)
 
 
 def _open_rgb(path: Path) -> Image.Image:
@@ -90,4 +91,5 @@ def _open_rgb(path: Path) -> Image.Image:
         with Image.open(path) as image:
             return image.convert("RGB")
     except (UnidentifiedImageError, OSError) as error:
-        raise CalibrationError(f"calibration image {path} cannot be decoded ({error}); remove it or replace it") from error
+        raise CalibrationError(f"calibration image {path} cannot be decoded ({error}); "
+                               "remove it or replace it") from error

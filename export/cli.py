@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "TorchScript Lite (.ptl) programs, with a manifest.json. Unchanged programs are not rewritten.")
     parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
     parser.add_argument("--splits", default=",".join(DEFAULT_SPLIT_POINTS),
-                        help=f"comma-separated split points (default %(default)s); any of {' '.join(SPLIT_POINT_NAMES)}")
+                        help="comma-separated split points (default %(default)s); any of "
+                             + " ".join(SPLIT_POINT_NAMES))
     parser.add_argument("--k", help="PCA size: one number for every split, or split=k pairs "
                                     "(default conv5_1=8,conv5_2=6,conv5_3=4)")
     parser.add_argument("--no-full", action="store_true", help="do not export the full model")
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> ExportConfig:
     splits = parse_name_list(args.splits, "--splits")
-    cloud = () if args.cloud_formats.strip().lower() == "none" else parse_name_list(args.cloud_formats, "--cloud-formats")
+    no_cloud = args.cloud_formats.strip().lower() == "none"
+    cloud = () if no_cloud else parse_name_list(args.cloud_formats, "--cloud-formats")
     return ExportConfig(
         out_dir=args.out, num_classes=args.num_classes, input_size=args.input_size,
         width_divisor=args.width_divisor, seed=args.seed, weights_path=args.weights, splits=splits,

@@ -137,4 +137,5 @@ def parse_k_option(text: str, splits: tuple[str, ...]) -> dict[str, int]:
             pairs[check_split_point(split.strip())] = int(value)
         return pairs
     except ValueError:
-        raise ConfigError(f"--k must be a number or split=number pairs like conv5_1=8,conv5_2=6; got {text!r}") from None
+        raise ConfigError("--k must be a number or split=number pairs like conv5_1=8,conv5_2=6; "
+                          f"got {text!r}") from None

@@ -18,7 +18,8 @@ def lower_to_executorch(module: nn.Module, example_input: torch.Tensor, backend:
     from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
 
     if backend not in EXECUTORCH_BACKENDS:
-        raise ProgramExportError(f"ExecuTorch backend {backend!r} is unknown; use one of {', '.join(EXECUTORCH_BACKENDS)}")
+        raise ProgramExportError(f"ExecuTorch backend {backend!r} is unknown; "
+                                 f"use one of {', '.join(EXECUTORCH_BACKENDS)}")
     partitioners = [XnnpackPartitioner()] if backend == "xnnpack" else []
     compile_config = EdgeCompileConfig(_core_aten_ops_exception_list=list(NOISE_OPS))
     with torch.no_grad():

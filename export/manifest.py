@@ -77,7 +77,8 @@ class ProgramEntry:
         _require_keys(data, cls, "program entry")
         values = {f.name: data[f.name] for f in fields(cls)}
         if values["role"] not in ROLES:
-            raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; expected one of {', '.join(ROLES)}")
+            raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; "
+                                f"expected one of {', '.join(ROLES)}")
         if values["format"] not in FORMATS:
             raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; expected pte or ptl")
         if values["reduction"] is not None:
@@ -101,7 +102,8 @@ class Manifest:
         for entry in self.programs:
             if entry.id == program_id:
                 return entry
-        raise ManifestError(f"no program {program_id!r} in the manifest; known: {', '.join(e.id for e in self.programs)}")
+        known = ", ".join(entry.id for entry in self.programs)
+        raise ManifestError(f"no program {program_id!r} in the manifest; known: {known}")
 
     def programs_with_role(self, *roles: str) -> list[ProgramEntry]:
         return [entry for entry in self.programs if entry.role in roles]
@@ -119,10 +121,12 @@ class Manifest:
             raise ManifestError("a manifest must be a JSON object")
         schema, version = data.get("schema"), data.get("schema_version")
         if schema != MANIFEST_SCHEMA:
-            raise ManifestError(f"schema is {schema!r}, expected {MANIFEST_SCHEMA!r}; pass a manifest written by export")
+            raise ManifestError(f"schema is {schema!r}, expected {MANIFEST_SCHEMA!r}; "
+                                "pass a manifest written by export")
         if version not in SUPPORTED_SCHEMA_VERSIONS:
+            understood = ", ".join(map(str, SUPPORTED_SCHEMA_VERSIONS))
             raise ManifestError(f"schema_version {version!r} is not supported (this reader understands "
-                                f"{', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}); re-export with this version of export")
+                                f"{understood}); re-export with this version of export")
         for key in ("created_utc", "tools", "model", "programs"):
             if key not in data:
                 raise ManifestError(f"manifest lacks {key!r}; re-export it")

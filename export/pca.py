@@ -47,6 +47,12 @@ def check_k_against_samples(split_point: str, k: int, sample_count: int) -> None
                                f"{sample_count}; add images or raise --calibration-count, or pass a smaller --k")
 
 
+def check_k_against_features(split_point: str, k: int, feature_size: int) -> None:
+    """Raise ConfigError if k exceeds the flattened feature size at the split point."""
+    if k > feature_size:
+        raise ConfigError(f"k={k} for {split_point} exceeds the feature size {feature_size}; pass a smaller --k")
+
+
 def fit_pca(features: torch.Tensor, split_point: str, k: int, key: str) -> PcaProjection:
     """Fit the k leading components of `features` (N, D) by SVD of the centred matrix (in float64)."""
     sample_count, feature_size = features.shape
@@ -83,7 +89,8 @@ def load_projection(path: Path) -> PcaProjection:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt files
-        raise ProjectionFileError(f"projection file {path} cannot be read ({type(error).__name__}); delete it to refit") from error
+        raise ProjectionFileError(f"projection file {path} cannot be read ({type(error).__name__}); "
+                                  "delete it to refit") from error
     if not isinstance(payload, dict) or payload.get("schema") != PROJECTION_SCHEMA:
         raise ProjectionFileError(f"{path} is not a {PROJECTION_SCHEMA} file; delete it to refit")
     if payload.get("schema_version") != PROJECTION_SCHEMA_VERSION:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,24 +36,31 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event) -> Mani
     model_id = f"vgg16:classes={shape.num_classes}:size={shape.input_size}:divisor={shape.width_divisor}"
     reduced = prepare_reductions(config, model, weights_id, model_id, out_dir, on_event)
     previous = previous_entries(out_dir / MANIFEST_NAME)
-    manifest = Manifest(created_utc=utc_now(), tools=tools, programs=[],
-                        model=ModelInfo("vgg16", config.num_classes, config.input_size, config.width_divisor, weights_id))
+    model_info = ModelInfo("vgg16", config.num_classes, config.input_size, config.width_divisor, weights_id)
+    manifest = Manifest(created_utc=utc_now(), tools=tools, model=model_info, programs=[])
+    entries: list[ProgramEntry] = []
     for spec in plan_programs(config, model, reduced):
         key = program_cache_key(program_id=spec.program_id, configuration=spec.configuration, role=spec.role,
                                 split_point=spec.split_point, backend=spec.backend, weights_id=weights_id,
                                 model_id=model_id, projection_key=spec.projection_key,
                                 noise_variance=spec.noise.variance if spec.noise else None, tools=tools)
-        entry = reusable_entry(previous.get(spec.program_id), key, out_dir)
-        if entry is not None:
-            on_event(ExportEvent(PROGRAM_REUSED, spec.program_id, entry.file))
-        else:
-            entry = export_program(spec, out_dir, key)
-            on_event(ExportEvent(PROGRAM_EXPORTED, spec.program_id,
-                                 f"{entry.size_bytes} bytes in {entry.export_time_s:.1f} s"))
-        manifest.programs.append(entry)
-        write_manifest(out_dir / MANIFEST_NAME, manifest)
+        entries.append(reuse_or_export(spec, previous.get(spec.program_id), key, out_dir, on_event))
+        manifest = replace(manifest, programs=list(entries))
+        write_manifest(out_dir / MANIFEST_NAME, manifest)  # after every program, so an interrupted run keeps them
     write_manifest(out_dir / MANIFEST_NAME, manifest)
     return manifest
+
+
+def reuse_or_export(spec: ProgramSpec, previous: ProgramEntry | None, cache_key: str, out_dir: Path,
+                    on_event: EventSink) -> ProgramEntry:
+    """The previous entry if its key and file are unchanged, else a freshly exported program's entry."""
+    entry = reusable_entry(previous, cache_key, out_dir)
+    if entry is not None:
+        on_event(ExportEvent(PROGRAM_REUSED, spec.program_id, entry.file))
+        return entry
+    entry = export_program(spec, out_dir, cache_key)
+    on_event(ExportEvent(PROGRAM_EXPORTED, spec.program_id, f"{entry.size_bytes} bytes in {entry.export_time_s:.1f} s"))
+    return entry
 
 
 def build_model(config: ExportConfig, shape: ModelShape) -> tuple[nn.Module, str]:

@@ -6,7 +6,8 @@
    (VmRSS after the runs) memory of every full/client program of an export manifest.
 
 Usage: .venv/bin/python scripts/bench_runner.py [--manifest artifacts/export/manifest.json]
-           [--core N] [--iterations 10] [--overhead-iterations 5000] [--lite]
+           [--core N] [--iterations 10] [--max-time-ms 0] [--backends xnnpack,lite] [--lite]
+           [--overhead-iterations 5000]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from export.errors import ExportError
+from export.manifest import Manifest, load_manifest, program_file
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_ROOT = REPO / "android_app" / "build"
@@ -37,6 +39,7 @@ class RunnerSettings:
     executables: dict[str, Path]  # program format ("pte", "ptl") -> runner that measures it
     core: int
     iterations: int
+    max_time_ms: float  # 0 = no cap
     timeout_s: float
 
 
@@ -64,7 +67,7 @@ def runner_path(lite: bool) -> Path:
 def run_once(settings: RunnerSettings, model: Path, iterations: int, extra: tuple[str, ...] = (),
              fmt: str = "pte") -> dict:
     command = [str(settings.executables[fmt]), "--model", str(model), "--core", str(settings.core),
-               "--iterations", str(iterations), "--warmup", "1", *extra]
+               "--iterations", str(iterations), "--warmup", "1", "--max-time-ms", str(settings.max_time_ms), *extra]
     try:
         done = subprocess.run(command, capture_output=True, text=True, errors="replace",
                               timeout=settings.timeout_s)
@@ -111,13 +114,11 @@ def measure_overhead(settings: RunnerSettings, iterations: int) -> list[float]:
     return result["timing"]["inference_ms"]
 
 
-def measure_manifest(settings: RunnerSettings, manifest_path: Path) -> list[ProgramNumbers]:
-    from export.manifest import load_manifest, program_file
-
-    manifest = load_manifest(manifest_path)
+def measure_manifest(settings: RunnerSettings, manifest_path: Path, manifest: Manifest,
+                     backends: set[str]) -> list[ProgramNumbers]:
     numbers = []
     for entry in manifest.programs_with_role("full", "client"):
-        if entry.format not in settings.executables:
+        if entry.format not in settings.executables or entry.backend not in backends:
             continue
         extra = ("--input-shape", ",".join(map(str, entry.input_shape))) if entry.format == "ptl" else ()
         print(f"  running {entry.id} ({entry.size_bytes / 1e6:.1f} MB) ...", file=sys.stderr, flush=True)
@@ -149,6 +150,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--core", type=int, default=max(os.sched_getaffinity(0)), help="core to pin to")
     parser.add_argument("--iterations", type=int, default=10, help="timed inferences per program")
     parser.add_argument("--overhead-iterations", type=int, default=5000)
+    parser.add_argument("--max-time-ms", type=float, default=0.0,
+                        help="cap on each program's timed runs (0 = none; the portable full model takes ~70 s each)")
+    parser.add_argument("--backends", default="xnnpack,lite",
+                        help="comma-separated manifest backends to run (xnnpack, portable, lite)")
     parser.add_argument("--lite", action="store_true", help="use the Lite build and run .ptl programs too")
     parser.add_argument("--timeout-s", type=float, default=1800.0, help="per runner launch")
     return parser.parse_args(argv)
@@ -161,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         executables = {"pte": runner_path(lite=False)}
         if args.lite:
             executables["ptl"] = runner_path(lite=True)
-        settings = RunnerSettings(executables, args.core, args.iterations, args.timeout_s)
+        settings = RunnerSettings(executables, args.core, args.iterations, args.max_time_ms, args.timeout_s)
+        manifest = load_manifest(args.manifest) if args.manifest else None
         print_overhead(measure_overhead(settings, args.overhead_iterations))
-        if args.manifest:
-            print_table(measure_manifest(settings, args.manifest))
+        if manifest is not None:
+            print_table(measure_manifest(settings, args.manifest, manifest, set(args.backends.split(","))))
     except (BenchRunnerError, ExportError) as error:
         print(f"bench_runner: error: {error}", file=sys.stderr)
         return 1

@@ -68,7 +68,8 @@ def print_sweep(label: str, report: RunReport, wall_s: float) -> None:
     print(f"{label}: {len(rows)} launches, statuses {dict(report.summary.statuses)}")
     print(f"  sweep wall time           {wall_s:9.3f} s")
     print(f"  runner-measured time      {measured_s:9.3f} s  (load + first + warm-up + timed inferences)")
-    print(f"  harness overhead          {wall_s - measured_s:9.3f} s  ({(wall_s - measured_s) / len(rows) * 1000:.1f} ms per launch)")
+    overhead_s = wall_s - measured_s
+    print(f"  harness overhead          {overhead_s:9.3f} s  ({overhead_s / len(rows) * 1000:.1f} ms per launch)")
     print(f"  launch round trips        {launches_s:9.3f} s  (process start, env reads, adb transport included)")
     print(f"  deploy push               {report.deploy.push_s:9.3f} s  ({report.deploy.files_pushed} files, "
           f"{report.deploy.bytes_pushed / 1e6:.1f} MB)")
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="splitbench-results-")))
             serial = stack.enter_context(device_serial(args.serial))
             for label in ("first sweep (fresh device)", "second sweep (files already on the device)"):
-                request = RunRequest(serial_spec=args.serial, results_dir=out, manifest_path=args.manifest, config=config)
+                request = RunRequest(serial_spec=args.serial, results_dir=out, manifest_path=args.manifest,
+                                     config=config)
                 report, wall_s = timed_sweep(serial, request)
                 print_sweep(label, report, wall_s)
                 time.sleep(1.0)  # run ids have one-second resolution

@@ -20,12 +20,14 @@ done
 
 export_dir="${SPLITBENCH_EXPORT_DIR:-artifacts/export}"
 echo "== 1/3 export: seven configurations, full-size VGG-16 -> $export_dir"
-"$py" -m export --out "$export_dir" --formats xnnpack
+"$py" -m export --out "$export_dir" --formats "${SPLITBENCH_FORMATS:-xnnpack,lite}"
 
 echo "== 2/3 sweep on $serial"
-run_id="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"
 "$py" bench/run_device.py --serial "$serial" --manifest "$export_dir/manifest.json" \
-  --out results --run-id "$run_id" "${args[@]}"
+  --formats "${SPLITBENCH_FORMATS:-xnnpack,lite}" --out "results/$stamp" ${args[@]+"${args[@]}"} || sweep_rc=$?
+# 1 = a partial sweep: its failed rows are reported by the analysis; anything else stops here.
+case "${sweep_rc:-0}" in 0|1) ;; *) exit "$sweep_rc" ;; esac
 
 echo "== 3/3 analysis"
-"$py" -m analysis "results/$run_id" --out "reports/$run_id"
+"$py" -m analysis "results/$stamp" --out "reports/$stamp"

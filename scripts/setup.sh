@@ -46,6 +46,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-echo "setup: building the host runner"
-SPLITBENCH_VENV="$repo/.venv" bash android_app/build_host.sh
+echo "setup: building the host runner (ExecuTorch, and ExecuTorch + TorchScript Lite)"
+SPLITBENCH_VENV="$repo/.venv" bash android_app/build_host.sh --with-lite
 echo "setup: done"

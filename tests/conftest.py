@@ -1,22 +1,29 @@
-"""Shared fixtures. `small_export` is the reduced-size export every stage's tests can run against."""
+"""Shared fixtures. `small_export` is the reduced-size export every stage's tests can run against.
+
+export/ (and with it torch) is imported inside the fixtures, so test modules that do not use them
+collect without loading torch.
+"""
 from __future__ import annotations
 
 import fcntl
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from export.config import ExportConfig
-from export.manifest import Manifest, load_manifest
-from export.pipeline import MANIFEST_NAME, run_export
+if TYPE_CHECKING:
+    from export.config import ExportConfig
+    from export.manifest import Manifest
 
 SMALL_EXPORT_CACHE = "splitbench_small_export"
 
 
 def small_export_config(out_dir: Path) -> ExportConfig:
-    """VGG-16 at width/16 and 32x32 input: conv5_1..conv5_3 simple and reduced (default k), conv5_1 noisy,
-    in xnnpack, portable and lite; no cloud programs (tests that need them export their own)."""
+    """VGG-16 at width/16 and 32x32 input: conv5_1..conv5_3 simple and reduced (default k), conv5_1 noisy
+    (variance 0.5), in xnnpack, portable and lite; no cloud programs (tests that need them export their own)."""
+    from export.config import ExportConfig
+
     return ExportConfig(
         out_dir=out_dir, width_divisor=16, input_size=32,
         splits=("conv5_1", "conv5_2", "conv5_3"),
@@ -28,17 +35,21 @@ def small_export_config(out_dir: Path) -> ExportConfig:
 
 @pytest.fixture(scope="session")
 def small_export(request, tmp_path_factory) -> tuple[Path, Manifest]:
-    """(manifest_path, Manifest) of the reduced-size export, in a fresh temporary folder.
+    """(manifest_path, Manifest) of the reduced-size export (24 programs), in a fresh temporary folder.
 
     The programs are built once into pytest's cache folder (content-addressed, so later sessions only verify
-    hashes; the first build takes about a minute) and copied from there; the copy is private to this session.
+    hashes, about 2 s; the first build takes about a minute) and copied from there; the copy is private to
+    this session.
     """
+    from export.manifest import load_manifest
+    from export.pipeline import MANIFEST_NAME, run_export
+
     cache = getattr(request.config, "cache", None)
     build_dir = Path(cache.mkdir(SMALL_EXPORT_CACHE)) if cache is not None else tmp_path_factory.mktemp("small_build")
     with open(build_dir.parent / (build_dir.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent sessions share the build folder
         run_export(small_export_config(build_dir))
-    out_dir = tmp_path_factory.mktemp("small_export") / "export"
-    shutil.copytree(build_dir, out_dir)
+        out_dir = tmp_path_factory.mktemp("small_export") / "export"
+        shutil.copytree(build_dir, out_dir)
     manifest_path = out_dir / MANIFEST_NAME
     return manifest_path, load_manifest(manifest_path)

@@ -116,7 +116,9 @@ def test_push_pull_round_trip_of_5_mb_keeps_every_byte(connection, device, tmp_p
     assert pushed.size_bytes == original.stat().st_size and pushed.permissions == 0o755
     assert progress[-1] == (original.stat().st_size, original.stat().st_size)
     assert sha256_of(device.sandbox / "dir with space" / AWKWARD_NAME) == sha256_of(original)
-    back = connection.pull(device_path, tmp_path / "back.bin")
+    pull_progress = []
+    back = connection.pull(device_path, tmp_path / "back.bin", progress=lambda done, total: pull_progress.append((done, total)))
+    assert pull_progress[-1] == (original.stat().st_size, original.stat().st_size)
     assert sha256_of(back) == sha256_of(original)
     listed = connection.check(["ls", "/data/local/tmp/dir with space"]).output
     assert listed == AWKWARD_NAME + "\n"

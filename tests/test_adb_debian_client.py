@@ -159,3 +159,37 @@ def test_auth_new_key_offered_by_adb_is_accepted(adb, tmp_path):
         adb.wait_for_state(device.serial, "device")
         assert adb.run("-s", device.serial, "shell", "echo accepted").stdout == b"accepted\n"
     assert len(accepted.read_text().splitlines()) == 1
+
+
+def test_many_commands_run_at_once_over_one_connection(adb, device):
+    serial = connect_adb(adb, device)
+    started = time.monotonic()
+    shells = [
+        subprocess.Popen([adb.executable, "-s", serial, "shell", f"sleep 1; echo {index}"], env=adb.env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for index in range(4)
+    ]
+    outputs = [shell.communicate(timeout=20)[0] for shell in shells]
+    assert outputs == [f"{index}\n".encode() for index in range(4)]
+    assert time.monotonic() - started < 3.5  # four 1-second commands overlapped
+    assert device.connection_count == 1
+
+
+def test_push_past_the_quota_reports_no_space(adb, tmp_path):
+    payload = tmp_path / "big.bin"
+    payload.write_bytes(os.urandom(300_000))
+    with LoopbackDevice(tmp_path / "sandbox", storage_quota_bytes=100_000) as device:
+        serial = connect_adb(adb, device)
+        result = adb.run("-s", serial, "push", str(payload), "/data/local/tmp/big.bin")
+        assert result.returncode != 0
+        assert b"No space left on device" in result.stdout + result.stderr
+        assert adb.run("-s", serial, "shell", "echo", "alive").stdout == b"alive\n"
+
+
+def test_push_outside_data_local_tmp_is_permission_denied(adb, device, tmp_path):
+    serial = connect_adb(adb, device)
+    payload = tmp_path / "f.txt"
+    payload.write_text("x")
+    result = adb.run("-s", serial, "push", str(payload), "/system/f.txt")
+    assert result.returncode != 0
+    assert b"Permission denied" in result.stdout + result.stderr

@@ -79,6 +79,11 @@ def test_report_lists_failed_launches_apart(paper_like_report):
             in section)
 
 
+def test_report_has_a_caveats_section(paper_like_report):
+    _, report = paper_like_report
+    assert "## Measurement caveats\n\nNone found" in report
+
+
 def test_what_differs_section_is_derived_from_the_data(paper_like_report):
     _, report = paper_like_report
     section = report.split("## What differs from the paper's setup")[1]
@@ -200,3 +205,19 @@ def test_only_failed_launches_give_a_report_without_figures(tmp_path):
     assert "No figures: the results hold no successful launch." in report
     assert "No ratio can be computed" in report
     assert "2 launch(es) did not succeed" in report
+
+
+def test_unwritable_output_is_one_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main([str(DATA / "paper_like"), "--out", str(blocker / "report")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "cannot write into" in lines[0] and "pass a writable --out" in lines[0]
+
+
+def test_binary_results_file_is_one_clear_error(tmp_path, capsys):
+    folder = tmp_path / "binary"
+    folder.mkdir()
+    (folder / "results.jsonl").write_bytes(b"\xff\xfe\x00garbage")
+    assert main([str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err

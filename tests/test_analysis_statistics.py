@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis.errors import AnalysisError
 from analysis.loading import load_results
 from analysis.statistics import achieved_gflop_per_s, describe_times, summarize
 from analysis.tidy import build_tidy_tables
@@ -90,7 +91,7 @@ def test_describe_times_of_a_skewed_set_and_of_one_sample():
     assert statistics.iqr_ms == pytest.approx(2.0)
     single = describe_times([7.0])
     assert single.median_ms == 7.0 and math.isnan(single.std_ms)
-    with pytest.raises(ValueError):
+    with pytest.raises(AnalysisError, match="at least one sample"):
         describe_times([])
 
 

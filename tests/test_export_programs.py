@@ -2,6 +2,8 @@
 
 Tolerance: |program - eager| <= 1e-4 + 1e-4 * |eager| elementwise (fp32; XNNPACK reorders sums).
 """
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,15 +20,20 @@ from export.programs import ReducedSplit, plan_programs
 ATOL = RTOL = 1e-4
 
 
-def run_program(path: Path, image: torch.Tensor) -> torch.Tensor:
+def load_program(path: Path):
+    """A callable tensor -> tensor running the program in its own runtime (ExecuTorch or the lite interpreter)."""
     if path.suffix == ".pte":
         from executorch.runtime import Runtime
 
         method = Runtime.get().load_program(str(path)).load_method("forward")
-        return method.execute([image])[0]
+        return lambda tensor: method.execute([tensor])[0]
     from torch.jit.mobile import _load_for_lite_interpreter
 
-    return _load_for_lite_interpreter(str(path))(image)
+    return _load_for_lite_interpreter(str(path))
+
+
+def run_program(path: Path, image: torch.Tensor) -> torch.Tensor:
+    return load_program(path)(image)
 
 
 def eager_programs(config: ExportConfig, manifest_path: Path, manifest) -> dict:
@@ -81,8 +88,8 @@ def test_noisy_programs_draw_fresh_noise_of_the_configured_variance(small_export
         expected_mean = clean(image.clone())
     for entry in [e for e in manifest.programs if e.noise is not None]:
         assert entry.noise.variance == 0.5 and entry.noise.seed_policy == "fresh_per_inference"
-        path = program_file(manifest_path, entry)
-        draws = torch.cat([run_program(path, image.clone()) for _ in range(200)])
+        program = load_program(program_file(manifest_path, entry))
+        draws = torch.cat([program(image.clone()) for _ in range(200)])
         assert not torch.equal(draws[0], draws[1]), f"{entry.id} repeats its noise"
         deviation = draws - expected_mean
         # 200 draws x 8 dims: the sample variance of N(0, 0.5) lies within +-15% with overwhelming probability
@@ -132,3 +139,16 @@ def test_cloud_programs_complete_the_client(tmp_path):
         expected = eager[reduced_cloud.id](coefficients)
     torch.testing.assert_close(run_program(program_file(manifest_path, reduced_cloud), coefficients), expected,
                                atol=ATOL, rtol=RTOL)
+
+
+def test_noisy_program_draws_different_noise_in_separate_processes(small_export):
+    manifest_path, manifest = small_export
+    path = program_file(manifest_path, manifest.program("conv5_1_reduced_noisy.xnnpack"))
+    script = ("import sys, torch\nfrom executorch.runtime import Runtime\n"
+              "method = Runtime.get().load_program(sys.argv[1]).load_method('forward')\n"
+              "print(method.execute([torch.zeros(1, 3, 32, 32)])[0].flatten().tolist())\n")
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+    outputs = [process.communicate(timeout=120)[0].strip().splitlines()[-1] for process in processes]
+    assert all(process.returncode == 0 for process in processes)
+    assert outputs[0] != outputs[1]

@@ -220,3 +220,25 @@ def test_sync_list_shows_pushed_files_with_their_sizes(device):
         client.close()
     assert entries[b"model.pte"] == 1234
     assert b"." in entries and b".." in entries
+
+
+def test_negative_fault_settings_are_refused():
+    from bench.loopback import FaultPlan
+
+    with pytest.raises(LoopbackDeviceError, match="drop_after_bytes"):
+        FaultPlan(drop_after_bytes=-1)
+
+
+def test_getprop_shim_answers_known_unknown_and_default(tmp_path):
+    from bench.loopback.shims import getprop_script
+
+    script = tmp_path / "getprop"
+    script.write_text(getprop_script({"ro.product.model": "it's a 'model'", "ro.build.version.sdk": "0"}))
+
+    def getprop(*args):
+        return subprocess.run(["sh", str(script), *args], capture_output=True, text=True, check=True).stdout
+
+    assert getprop("ro.product.model") == "it's a 'model'\n"
+    assert getprop("ro.unknown") == "\n"
+    assert getprop("ro.unknown", "fallback") == "fallback\n"
+    assert getprop() == "[ro.build.version.sdk]: [0]\n[ro.product.model]: [it's a 'model']\n"

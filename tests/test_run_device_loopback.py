@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -11,33 +12,22 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from bench import run_device
 from bench.results import scan_rows
-from test_sweep_fakes import runner_result_json, write_script_bundle
+from test_sweep_fakes import host_runner_bundle, runner_result_json, write_script_bundle  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
-HOST_BUNDLE = REPO / "android_app" / "build" / "linux-x86_64" / "bundle"
 QUICK = ["--iterations", "3", "--warmup", "1", "--cooldown-s", "0", "--cooldown-max-s", "0"]
-
-
-@pytest.fixture(scope="session")
-def host_runner_bundle() -> Path:
-    """The host build of the runner; built with android_app/build_host.sh when missing."""
-    if not (HOST_BUNDLE / "bundle.json").is_file() or not (HOST_BUNDLE / "splitbench_runner").is_file():
-        subprocess.run(["bash", str(REPO / "android_app" / "build_host.sh")], check=True, cwd=REPO)
-    return HOST_BUNDLE
-
-
-def read_rows(results_dir: Path) -> list[dict]:
-    (run_folder,) = [p for p in results_dir.iterdir() if p.is_dir()]
-    return [json.loads(line) for line in (run_folder / "results.jsonl").read_text().splitlines()]
 
 
 def only_run_folder(results_dir: Path) -> Path:
     (run_folder,) = [p for p in results_dir.iterdir() if p.is_dir()]
     return run_folder
+
+
+def read_rows(results_dir: Path) -> list[dict]:
+    results = only_run_folder(results_dir) / "results.jsonl"
+    return [json.loads(line) for line in results.read_text().splitlines()]
 
 
 def test_every_configuration_runs_with_real_runner_output(small_export, host_runner_bundle, tmp_path, capsys):
@@ -110,6 +100,8 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(small_export, tmp_path, cap
     assert "core 64 is not online" in capsys.readouterr().err
     assert run_device.main(["--serial", "127.0.0.1:1", "--manifest", str(manifest_path), "--out", str(tmp_path)]) == 2
     assert "no ADB device answered at 127.0.0.1:1" in capsys.readouterr().err
+    assert run_device.main(["--serial", "loopback", "--out", str(tmp_path), "--resume", "r1", "--iterations", "5"]) == 2
+    assert "--resume continues with the run's own settings; leave out --iterations" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [] or all(p.name == "none.json" for p in tmp_path.iterdir())
 
 
@@ -148,3 +140,29 @@ def test_ctrl_c_keeps_rows_prints_resume_command_and_resume_finishes(small_expor
     assert [r["row_index"] for r in rows] == list(range(len(rows)))
     info = json.loads((results.parent / "run.json").read_text())
     assert [s["end"] for s in info["sessions"]] == ["interrupted", "complete"]
+
+
+def test_a_device_lost_for_good_is_a_partial_sweep_with_exit_code_1(small_export, host_runner_bundle, tmp_path,
+                                                                     capsys, monkeypatch):
+    from bench.adb_connection import connect
+    from bench.loopback import LoopbackDevice
+
+    manifest_path, _ = small_export
+    with LoopbackDevice(tmp_path / "sandbox") as device:
+        @contextlib.contextmanager
+        def this_device(serial_spec, key_path=None):
+            yield lambda: connect(device.serial)
+
+        def vanish_at_the_third_launch(event):
+            if event.phase == "launch" and event.done_launches == 2:
+                device.refuse_connections(30)
+
+        monkeypatch.setattr(run_device, "device_connector", this_device)
+        monkeypatch.setattr(run_device, "print_progress", vanish_at_the_third_launch)
+        code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path / "out"),
+                                "--configs", "full,conv5_1_simple", "--formats", "xnnpack", "--launches", "2",
+                                "--reconnect-attempts", "0", "--no-drop-caches", *QUICK])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-2].startswith("error: lost the device") and err[-1].startswith("resume with: ")
+    assert len(read_rows(tmp_path / "out")) == 2

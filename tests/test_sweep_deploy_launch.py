@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+import shutil
 
 import pytest
 
@@ -97,3 +98,31 @@ def test_a_launch_past_its_time_limit_is_a_timeout_row(tmp_path):
     outcome = launch_with(tmp_path, "sleep 30\n", launch_timeout_s=1)
     assert outcome.status == "timeout" and outcome.runner is None
     assert outcome.wall_s < 15
+
+
+def test_running_out_of_space_during_a_push_stops_the_deploy(setup):
+    bundle, programs, connection = setup
+
+    def full_disk(local, device_path, mode=0o644):
+        raise InsufficientStorage(f"push of {local} failed: the device is full; free space and retry")
+
+    connection.push = full_disk
+    with pytest.raises(InsufficientStorage, match="the device is full"):
+        deploy(connection, deploy_items(bundle, programs, LAYOUT), LAYOUT)
+
+
+def test_a_device_without_sha256sum_gets_every_file_pushed(setup, tmp_path):
+    bundle, programs, connection = setup
+    bin_dir = tmp_path / "bin"  # a PATH where sha256sum does not exist
+    bin_dir.mkdir()
+    for tool in ("sh", "mkdir", "df", "cut", "chmod", "echo"):
+        target = shutil.which(tool)
+        if target:
+            (bin_dir / tool).symlink_to(target)
+    items = deploy_items(bundle, programs, LAYOUT)
+    deploy(connection, items, LAYOUT)
+    original_shell = connection.shell
+    connection.shell = lambda argv, timeout_s=60: original_shell(
+        ["env", f"PATH={bin_dir}", *argv], timeout_s=timeout_s)
+    report = deploy(connection, items, LAYOUT)
+    assert report.files_pushed == len(items) and not report.failures

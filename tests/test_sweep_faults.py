@@ -17,6 +17,7 @@ from bench.loopback import FaultPlan, LoopbackDevice
 from bench.results import scan_rows
 from bench.run_session import RunRequest, execute_run, open_run
 from bench.sweep_config import SweepConfig
+from test_sweep_fakes import host_runner_bundle  # noqa: F401 (fixture)
 
 CONFIGS = ("full", "conv5_1_simple", "conv5_2_reduced")
 
@@ -46,7 +47,7 @@ ALL_KEYS = sorted((f"{c}.xnnpack", i) for c in CONFIGS for i in range(2))
 
 
 def test_device_vanishing_mid_sweep_stops_and_resume_finishes_without_loss_or_repeats(
-        small_export, tmp_path):
+        small_export, host_runner_bundle, tmp_path):
     manifest_path, _ = small_export
     request = RunRequest(serial_spec="loopback", results_dir=tmp_path / "out", manifest_path=manifest_path,
                          config=quick_config())
@@ -76,7 +77,7 @@ def test_device_vanishing_mid_sweep_stops_and_resume_finishes_without_loss_or_re
     assert info["sessions"][1]["end"] == "complete"
 
 
-def test_a_connection_dropped_at_a_launch_is_reconnected_and_the_launch_redone(small_export, tmp_path):
+def test_a_connection_dropped_at_a_launch_is_reconnected_and_the_launch_redone(small_export, host_runner_bundle, tmp_path):
     manifest_path, _ = small_export
     request = RunRequest(serial_spec="loopback", results_dir=tmp_path / "out", manifest_path=manifest_path,
                          config=quick_config(reconnect_attempts=3))
@@ -93,7 +94,7 @@ def test_a_connection_dropped_at_a_launch_is_reconnected_and_the_launch_redone(s
     assert report.summary.statuses == {"ok": 6}
 
 
-def test_a_corrupt_program_gives_a_runner_error_row_and_the_sweep_goes_on(small_export, tmp_path):
+def test_a_corrupt_program_gives_a_runner_error_row_and_the_sweep_goes_on(small_export, host_runner_bundle, tmp_path):
     manifest_path, _ = small_export
     export_copy = tmp_path / "export"
     shutil.copytree(manifest_path.parent, export_copy)
@@ -118,7 +119,7 @@ def test_a_corrupt_program_gives_a_runner_error_row_and_the_sweep_goes_on(small_
     assert failed["runner_exit_code"] != 0
 
 
-def test_too_little_storage_is_a_clear_error_before_any_push_and_the_run_resumes(small_export, tmp_path):
+def test_too_little_storage_is_a_clear_error_before_any_push_and_the_run_resumes(small_export, host_runner_bundle, tmp_path):
     manifest_path, _ = small_export
     request = RunRequest(serial_spec="loopback", results_dir=tmp_path / "out", manifest_path=manifest_path,
                          config=quick_config())

@@ -1,5 +1,6 @@
 #include "measurement.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "input_data.h"
@@ -91,7 +92,7 @@ void measure_program(ProgramSession& session, const MeasurementPlan& plan,
     m.warmup_ms.push_back(timed_inference_ms(session, m.cpus));
   }
 
-  m.inference_ms.reserve(plan.iterations);
+  m.inference_ms.reserve(std::min(plan.iterations, 1 << 16));  // no allocation inside the loop for usual counts
   Clock::time_point loop_start = Clock::now();
   for (;;) {
     double loop_ms = elapsed_ms(loop_start, Clock::now());

@@ -1,6 +1,17 @@
-"""A loopback ADB device: speaks the device side of ADB on 127.0.0.1 and runs commands on this host.
+"""A loopback ADB device: the device side of ADB on 127.0.0.1, running commands on this host.
 
-For CI and for users without a phone: /data/local/tmp is a sandbox folder, `getprop` answers this host's facts.
+For CI and for users without a phone. The device's /data/local/tmp is a sandbox folder (commands and
+sync paths are rewritten to it), `getprop` answers this host's facts, /proc and /sys are the host's own.
+Services: shell (v1 and v2), exec, sync (STAT, LIST, SEND, RECV, QUIT); authentication is optional.
+
+    with LoopbackDevice("/tmp/sandbox") as device:
+        connection = bench.adb_connection.connect(device.serial)
+
+or, in a terminal: `python -m bench.loopback --port 5555 --sandbox DIR [--auth --adb-keys FILE]`
+(the adb server lists a device on an odd port 5555-5585 by itself, as emulator-(port-1)).
+
+Faults for tests: storage_quota_bytes, FaultPlan(drop_after_commands, drop_after_bytes),
+device.drop_connections(), device.refuse_connections(duration_s).
 """
 
 from bench.loopback.device import LoopbackDevice

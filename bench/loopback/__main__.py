@@ -33,19 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    device = LoopbackDevice(
-        args.sandbox,
-        host=args.host,
-        port=args.port,
-        auth_required=args.auth,
-        adb_keys_path=args.adb_keys,
-        storage_quota_bytes=args.storage_quota_bytes,
-        accept_new_keys=args.accept_new_keys,
-        faults=FaultPlan(drop_after_commands=args.drop_after_commands, drop_after_bytes=args.drop_after_bytes),
-    )
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
     try:
+        device = _device_from(args)
         device.start()
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -59,6 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         device.stop()
     return 0
+
+
+def _device_from(args: argparse.Namespace) -> LoopbackDevice:
+    return LoopbackDevice(
+        args.sandbox,
+        host=args.host,
+        port=args.port,
+        auth_required=args.auth,
+        adb_keys_path=args.adb_keys,
+        storage_quota_bytes=args.storage_quota_bytes,
+        accept_new_keys=args.accept_new_keys,
+        faults=FaultPlan(drop_after_commands=args.drop_after_commands, drop_after_bytes=args.drop_after_bytes),
+    )
 
 
 if __name__ == "__main__":

@@ -143,6 +143,8 @@ class LoopbackDevice:
                 f"sandbox path {self._sandbox} has characters a shell would split or expand; "
                 "choose a folder whose path has no spaces, quotes or $"
             )
+        if self.storage_quota_bytes is not None and self.storage_quota_bytes < 0:
+            raise LoopbackDeviceError(f"storage quota of {self.storage_quota_bytes} bytes: give 0 or more bytes")
         self._auth = AuthPolicy(self._auth_required, self._accept_new_keys, self._accepted_keys())
         try:
             self._sandbox.mkdir(parents=True, exist_ok=True)
@@ -160,7 +162,7 @@ class LoopbackDevice:
         if self._auth_required and not self._accept_new_keys:
             if self._adb_keys_path is None:
                 raise LoopbackDeviceError(
-                    "auth is required but no key can ever be accepted; give adb_keys_path (--adb-keys) or accept_new_keys"
+                    "auth is required but no key can ever be accepted; give adb_keys_path (--adb-keys) or accept_new_keys (--accept-new-keys)"
                 )
             if not self._adb_keys_path.is_file():
                 raise LoopbackDeviceError(

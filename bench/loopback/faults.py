@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from bench.errors import LoopbackDeviceError
+
 
 @dataclass
 class FaultPlan:
@@ -16,6 +18,12 @@ class FaultPlan:
 
     drop_after_commands: int | None = None
     drop_after_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("drop_after_commands", "drop_after_bytes"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise LoopbackDeviceError(f"{name} = {value}: give 0 or more (or None for no fault)")
 
 
 class FaultCounters:

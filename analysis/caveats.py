@@ -1,0 +1,57 @@
+"""Things in the data that weaken the numbers: throttling, pinning misses, noisy configurations, capped launches."""
+
+import pandas as pd
+
+from analysis.run_context import RunContext
+
+THROTTLE_FRACTION = 0.9        # a core read below this fraction of its maximum frequency may have been throttled
+NOISY_CV_PERCENT = 10.0        # inference times spread more than this are worth a second look
+
+
+def _frequency_caveat(context: RunContext) -> str | None:
+    if context.core_freq_range_khz is None:
+        return None
+    lowest_khz = context.core_freq_range_khz[0]
+    max_khz = max((freq for freq in context.core_max_freq_khz.values() if freq), default=None)
+    if max_khz is None or lowest_khz >= THROTTLE_FRACTION * max_khz:
+        return None
+    return (f"Run {context.run_id}: the core was read at {lowest_khz / 1e6:.2f} GHz around some launches, below its "
+            f"{max_khz / 1e6:.2f} GHz maximum: thermal throttling or a power-saving governor may have slowed those launches.")
+
+
+def _pinning_caveat(context: RunContext) -> str | None:
+    if not context.ok_launches_seen_off_core:
+        return None
+    return (f"Run {context.run_id}: {context.ok_launches_seen_off_core} successful launch(es) saw the runner on a CPU "
+            "other than the requested core; their times mix cores.")
+
+
+def _capped_caveat(context: RunContext) -> str | None:
+    if context.recorded_inferences_range is None or not context.iterations:
+        return None
+    fewest = context.recorded_inferences_range[0]
+    if fewest >= min(context.iterations):
+        return None
+    return (f"Run {context.run_id}: some launches recorded only {fewest} timed inferences of the {min(context.iterations)} "
+            "asked for (the time cap stopped them).")
+
+
+def _noise_caveats(summary: pd.DataFrame) -> list[str]:
+    if summary.empty or "coefficient_of_variation" not in summary:
+        return []
+    noisy = summary[summary["coefficient_of_variation"] * 100.0 > NOISY_CV_PERCENT]
+    if noisy.empty:
+        return []
+    listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} ({row.coefficient_of_variation * 100.0:.0f}%)"
+                       for row in noisy.itertuples())
+    return [f"Inference times vary by more than {NOISY_CV_PERCENT:.0f}% (CV) for {listed}: other load on the device, "
+            "frequency changes or too few samples; compare medians rather than means."]
+
+
+def measurement_caveats(contexts: list[RunContext], summary: pd.DataFrame) -> list[str]:
+    caveats = []
+    for context in contexts:
+        for caveat in (_frequency_caveat(context), _pinning_caveat(context), _capped_caveat(context)):
+            if caveat:
+                caveats.append(caveat)
+    return caveats + _noise_caveats(summary)
