@@ -152,3 +152,12 @@ def test_noisy_program_draws_different_noise_in_separate_processes(small_export)
     outputs = [process.communicate(timeout=120)[0].strip().splitlines()[-1] for process in processes]
     assert all(process.returncode == 0 for process in processes)
     assert outputs[0] != outputs[1]
+
+
+def test_xnnpack_programs_carry_the_delegate_and_portable_programs_do_not(small_export):
+    manifest_path, manifest = small_export
+    for entry in manifest.programs:
+        if entry.format != "pte":
+            continue
+        delegated = b"XnnpackBackend" in program_file(manifest_path, entry).read_bytes()
+        assert delegated == (entry.backend == "xnnpack"), entry.id
