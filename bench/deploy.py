@@ -1,5 +1,7 @@
 """Put the runner and the model files on the device, pushing only what differs.
 
+The plain runner goes to ``<root>/runner``; the TorchScript Lite runner, only when the sweep
+has .ptl programs, to ``<root>/runner-lite``; the models to ``<root>/models``.
 A file is pushed when the device's copy is missing or its ``sha256sum`` differs (every
 file, on a device without sha256sum). Free space is checked before the first byte moves;
 pushed files are hashed again on the device.
@@ -32,13 +34,40 @@ class PushConnection(Protocol):
     def push(self, local: str, device_path: str, mode: int = 0o644): ...
 
 
+RUNNER_FOLDER = "runner"
+LITE_RUNNER_FOLDER = "runner-lite"
+
+
+@dataclass(frozen=True)
+class DeviceRunner:
+    """Where one runner bundle lives on the device."""
+
+    folder: str
+
+    @property
+    def executable(self) -> str:
+        return posixpath.join(self.folder, RUNNER_EXECUTABLE)
+
+    @property
+    def lib_dir(self) -> str:
+        return posixpath.join(self.folder, "lib")
+
+
 @dataclass(frozen=True)
 class DeviceLayout:
     root: str = DEVICE_SPLITBENCH_ROOT
 
     @property
-    def runner_dir(self) -> str:
-        return posixpath.join(self.root, "runner")
+    def runner(self) -> DeviceRunner:
+        return DeviceRunner(posixpath.join(self.root, RUNNER_FOLDER))
+
+    @property
+    def lite_runner(self) -> DeviceRunner:
+        return DeviceRunner(posixpath.join(self.root, LITE_RUNNER_FOLDER))
+
+    def runner_for(self, program: Program) -> DeviceRunner:
+        """.ptl programs run with the Lite runner, the others with the plain one."""
+        return self.lite_runner if program.needs_lite_runtime else self.runner
 
     @property
     def models_dir(self) -> str:
@@ -46,11 +75,7 @@ class DeviceLayout:
 
     @property
     def runner_path(self) -> str:
-        return posixpath.join(self.runner_dir, RUNNER_EXECUTABLE)
-
-    @property
-    def runner_lib_dir(self) -> str:
-        return posixpath.join(self.runner_dir, "lib")
+        return self.runner.executable
 
     def model_path(self, program: Program) -> str:
         return posixpath.join(self.models_dir, program.device_file_name)
@@ -63,7 +88,7 @@ class DeployItem:
     sha256: str
     size_bytes: int
     mode: int
-    required: bool  # a failure to push it stops the sweep (the runner); else it only fails its program
+    required: bool  # a failure to push it stops the sweep (the plain runner); else it only fails its programs
 
 
 @dataclass
@@ -82,15 +107,29 @@ class DeployReport:
             "push_s": round(self.push_s, 4), "failures": dict(self.failures),
         }
 
+    def first_failure_in(self, folder: str) -> str | None:
+        """The message of the first file under ``folder`` that could not be put on the device."""
+        prefix = folder.rstrip("/") + "/"
+        return next((f"{path}: {message}" for path, message in self.failures.items() if path.startswith(prefix)),
+                    None)
 
-def deploy_items(bundle: RunnerBundle, programs: list[Program], layout: DeviceLayout) -> list[DeployItem]:
-    """Everything the sweep needs on the device: the runner bundle's files and each program's model file."""
-    items = [
-        DeployItem(local_path=bundle.local_path(f), device_path=posixpath.join(layout.runner_dir, f.path),
+
+def runner_items(bundle: RunnerBundle, runner: DeviceRunner, required: bool) -> list[DeployItem]:
+    return [
+        DeployItem(local_path=bundle.local_path(f), device_path=posixpath.join(runner.folder, f.path),
                    sha256=f.sha256.lower(), size_bytes=f.size_bytes,
-                   mode=0o755 if f.path == RUNNER_EXECUTABLE else f.mode, required=True)
+                   mode=0o755 if f.path == RUNNER_EXECUTABLE else f.mode, required=required)
         for f in bundle.files
     ]
+
+
+def deploy_items(bundle: RunnerBundle, programs: list[Program], layout: DeviceLayout,
+                 lite_bundle: RunnerBundle | None = None) -> list[DeployItem]:
+    """Everything the sweep needs on the device: the runner bundle's files, the Lite runner's files
+    when given (a failure there only fails the .ptl programs) and each program's model file."""
+    items = runner_items(bundle, layout.runner, required=True)
+    if lite_bundle is not None:
+        items += runner_items(lite_bundle, layout.lite_runner, required=False)
     items += [
         DeployItem(local_path=p.local_path, device_path=layout.model_path(p), sha256=p.sha256.lower(),
                    size_bytes=p.size_bytes, mode=0o644, required=False)
@@ -147,10 +186,12 @@ def device_file_state(connection: PushConnection, items: list[DeployItem], layou
 def check_free_space(to_push: list[DeployItem], free_bytes: int | None) -> None:
     needed = sum(item.size_bytes for item in to_push)
     if free_bytes is not None and to_push and needed + STORAGE_MARGIN_BYTES > free_bytes:
+        largest = max(to_push, key=lambda item: item.size_bytes)
         raise InsufficientStorage(
             f"the device needs {megabytes_text(needed + STORAGE_MARGIN_BYTES)} MB free in {DEVICE_SPLITBENCH_ROOT} "
             f"for {len(to_push)} file(s) but has {megabytes_text(free_bytes)} MB; free space on the device "
-            "or select fewer programs with --configs/--formats"
+            "or select fewer programs with --configs/--formats "
+            f"(the largest file is {largest.device_path}, {megabytes_text(largest.size_bytes)} MB)"
         )
 
 

@@ -12,7 +12,7 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from bench.deploy import DeviceLayout
+from bench.deploy import DeviceLayout, DeviceRunner
 from bench.device_shell import ShellConnection, run_script, section_marker, split_sections
 from bench.env_snapshot import EnvSnapshot, env_snapshot_from_sections, snapshot_script
 from bench.errors import CommandTimedOut
@@ -21,6 +21,7 @@ from bench.results import utc_now_text
 from bench.sweep_config import SweepConfig
 
 RUNNER_RESULT_SCHEMA = "splitbench.runner_result"
+RUNNER_CAPABILITIES_SCHEMA = "splitbench.runner_capabilities"
 STDERR_TAIL_BYTES = 16384
 TIMEOUT_EXIT_CODE = 124  # `timeout` when the time limit ended the command
 KILL_GRACE_S = 5
@@ -48,9 +49,12 @@ class LaunchOutcome:
 
 
 def runner_argv(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> list[str]:
+    """The runner command line: the Lite runner and the manifest's input shape for a .ptl program
+    (a .ptl file records no input shape), the plain runner otherwise."""
+    program = request.program
     argv = [
-        layout.runner_path,
-        "--model", layout.model_path(request.program),
+        layout.runner_for(program).executable,
+        "--model", layout.model_path(program),
         "--iterations", str(config.iterations),
         "--warmup", str(config.warmup),
         "--core", str(request.core),
@@ -58,6 +62,8 @@ def runner_argv(layout: DeviceLayout, request: LaunchRequest, config: SweepConfi
     ]
     if config.max_time_ms:
         argv += ["--max-time-ms", str(config.max_time_ms)]
+    if program.needs_lite_runtime:
+        argv += ["--input-shape", ",".join(str(size) for size in program.input_shape)]
     return argv
 
 
@@ -65,6 +71,7 @@ def launch_script(layout: DeviceLayout, request: LaunchRequest, config: SweepCon
     stdout_path = shlex.quote(f"{layout.root}/last_stdout.txt")
     stderr_path = shlex.quote(f"{layout.root}/last_stderr.txt")
     command = " ".join(shlex.quote(arg) for arg in runner_argv(layout, request, config))
+    runner = layout.runner_for(request.program)
     limit_s = int(config.launch_timeout_s)
     lines = [snapshot_script(request.core, prefix="before_")]
     if request.drop_page_cache:
@@ -73,10 +80,10 @@ def launch_script(layout: DeviceLayout, request: LaunchRequest, config: SweepCon
             "sync; if (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then echo dropped; else echo failed; fi",
         ]
     lines += [
-        f"cd {shlex.quote(layout.runner_dir)} || exit 97",
+        f"cd {shlex.quote(runner.folder)} || exit 97",
         f"rm -f {stdout_path} {stderr_path}",
         f'limit=""; if command -v timeout >/dev/null 2>&1; then limit="timeout -k {KILL_GRACE_S} {limit_s}"; fi',
-        f"LD_LIBRARY_PATH={shlex.quote(layout.runner_lib_dir)} $limit {command} >{stdout_path} 2>{stderr_path}",
+        f"LD_LIBRARY_PATH={shlex.quote(runner.lib_dir)} $limit {command} >{stdout_path} 2>{stderr_path}",
         "rc=$?",
         snapshot_script(request.core, prefix="after_"),
         section_marker("rc"), 'echo "$rc"',
@@ -112,6 +119,23 @@ def run_launch(connection: ShellConnection, layout: DeviceLayout, request: Launc
         env_after=env_snapshot_from_sections(sections, "after_"),
         started_utc=started_utc, wall_s=round(wall_s, 4),
     )
+
+
+def read_runner_capabilities(connection: ShellConnection, runner: DeviceRunner) -> dict | None:
+    """The deployed runner's ``--version`` JSON (splitbench.runner_capabilities), or None if it gave none."""
+    result = run_script(connection, f"LD_LIBRARY_PATH={shlex.quote(runner.lib_dir)} "
+                                    f"{shlex.quote(runner.executable)} --version 2>&1", timeout_s=120)
+    for line in reversed(result.output.splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and value.get("schema") == RUNNER_CAPABILITIES_SCHEMA:
+            return value
+    return None
 
 
 def timed_out_outcome(message: str, started_utc: str, wall_s: float) -> LaunchOutcome:

@@ -19,6 +19,7 @@ PAPER_CONFIGURATION_ORDER = (
     "conv5_1_reduced", "conv5_2_reduced", "conv5_3_reduced",
 )
 BACKEND_ORDER = ("xnnpack", "portable", "lite")
+LITE_FORMAT = "ptl"  # TorchScript Lite programs: they need the Lite build of the runner
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,17 @@ class Program:
     local_path: Path
     sha256: str
     size_bytes: int
+    input_shape: tuple[int, ...]
     manifest_entry: dict
 
     @property
     def device_file_name(self) -> str:
         return self.local_path.name
+
+    @property
+    def needs_lite_runtime(self) -> bool:
+        """A .ptl program: it runs only with the TorchScript Lite build of the runner."""
+        return self.format == LITE_FORMAT
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ def program_from_entry(entry: dict, manifest_folder: Path) -> Program:
             local_path=manifest_folder / entry["file"],
             sha256=entry["sha256"],
             size_bytes=int(entry["size_bytes"]),
+            input_shape=tuple(int(size) for size in entry["input_shape"]),
             manifest_entry=entry,
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -21,7 +21,7 @@ RUN_SCHEMA = "splitbench.run"
 RUN_SCHEMA_VERSIONS = (1,)
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
-ROW_STATUSES = ("ok", "runner_error", "runner_crash", "deploy_error", "timeout")
+ROW_STATUSES = ("ok", "runner_error", "runner_crash", "deploy_error", "timeout", "unsupported")
 LAUNCH_KINDS = ("first", "warm")
 
 

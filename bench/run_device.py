@@ -3,7 +3,11 @@
     python bench/run_device.py --serial SERIAL --manifest artifacts/export/manifest.json [--out results] ...
     python -m bench.run_device ...
 
-Exit codes: 0 done, 1 partial sweep (device lost; resume it), 2 error, 130 interrupted.
+.ptl programs run with the TorchScript Lite build of the runner (``<platform>-<abi>-lite`` next to
+the plain bundle, or --lite-runner-bundle); without one they give "unsupported" rows.
+
+Exit codes: 0 done, 1 partial sweep (device lost: resume it; or some programs unsupported by the
+runner builds at hand: the message says how to build the missing one), 2 error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run with its own settings")
     parser.add_argument("--runner-bundle", type=Path,
                         help="runner bundle folder (default: android_app/build/<platform>-<abi>/bundle)")
+    parser.add_argument("--lite-runner-bundle", type=Path,
+                        help="TorchScript Lite runner bundle for .ptl programs "
+                             "(default: the <platform>-<abi>-lite build next to the runner bundle)")
     parser.add_argument("--adb-key", type=Path, help="adb private key (default: ~/.android/adbkey)")
     defaults = SweepConfig()
     sweep = parser.add_argument_group("sweep settings (stored in run.json; not allowed with --resume)")
@@ -98,7 +105,8 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
         raise SettingsError("no manifest given: pass --manifest artifacts/export/manifest.json")
     return RunRequest(serial_spec=args.serial, results_dir=args.out, manifest_path=args.manifest,
                       config=config_from_args(args) if not args.resume else SweepConfig(),
-                      resume_run_id=args.resume, runner_bundle_dir=args.runner_bundle)
+                      resume_run_id=args.resume, runner_bundle_dir=args.runner_bundle,
+                      lite_runner_bundle_dir=args.lite_runner_bundle)
 
 
 def resume_command(request: RunRequest, opened: OpenedRun) -> str:
@@ -106,6 +114,8 @@ def resume_command(request: RunRequest, opened: OpenedRun) -> str:
             "--manifest", str(opened.manifest.path), "--out", str(request.results_dir), "--resume", opened.run_id]
     if request.runner_bundle_dir is not None:
         argv += ["--runner-bundle", str(request.runner_bundle_dir)]
+    if request.lite_runner_bundle_dir is not None:
+        argv += ["--lite-runner-bundle", str(request.lite_runner_bundle_dir)]
     return shlex.join(argv)
 
 
@@ -121,7 +131,18 @@ def print_report(report: RunReport) -> None:
     print(f"deploy: {report.deploy.files_pushed}/{report.deploy.files_checked} file(s) pushed "
           f"({report.deploy.bytes_pushed / 1e6:.1f} MB) in {report.deploy.push_s:.2f} s, "
           f"sha256 checks {report.deploy.hash_check_s:.2f} s")
+    if report.lite_runner is not None and report.lite_runner.bundle is not None:
+        print(f"TorchScript Lite runner for .ptl programs: {report.lite_runner.bundle.folder}")
     print(f"results: {report.folder / 'results.jsonl'}")
+
+
+def unsupported_warning(report: RunReport) -> str | None:
+    """The line explaining "unsupported" rows of this session, or None when there are none."""
+    count = report.summary.statuses.get("unsupported", 0)
+    if not count:
+        return None
+    reason = report.lite_runner.unavailable_reason if report.lite_runner else None
+    return f"warning: {count} launch(es) of .ptl programs not run: {reason or 'no runner can run them'}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 link.close()
         print_report(report)
+        warning = unsupported_warning(report)
+        if warning is not None:
+            print(warning, file=sys.stderr)
+            return EXIT_PARTIAL
         return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted: the rows measured so far are saved", file=sys.stderr)

@@ -1,5 +1,6 @@
 """A run from request to rows: open (or resume) the run folder, learn the device, pick the
-core and the runner, deploy, record run.json, then sweep.
+core and the runners (the plain one, and the TorchScript Lite one when there are .ptl
+programs), deploy, record run.json, then sweep.
 
 ``open_run`` does only local work (so the caller knows the run id before anything talks
 to the device); ``execute_run`` does the rest through a DeviceLink.
@@ -18,7 +19,9 @@ from bench.errors import ResultsError, SettingsError
 from bench.programs import LoadedManifest, Program, load_manifest_file, select_programs
 from bench.results import RunFolder, new_run_id
 from bench.run_log import RunLog, new_run_header
-from bench.runner_bundle import RunnerBundle, find_runner_bundle
+from bench.launch import read_runner_capabilities
+from bench.runner_bundle import (LiteRunnerChoice, RunnerBundle, find_lite_runner_bundle, find_runner_bundle,
+                                 lite_runtime_missing_reason)
 from bench.sweep import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
 from bench.sweep_config import SweepConfig
 
@@ -33,6 +36,7 @@ class RunRequest:
     config: SweepConfig = field(default_factory=SweepConfig)
     resume_run_id: str | None = None
     runner_bundle_dir: Path | None = None
+    lite_runner_bundle_dir: Path | None = None  # None: the -lite build next to the plain bundle
     build_root: Path | None = None
 
 
@@ -56,6 +60,7 @@ class RunReport:
     bundle: RunnerBundle
     deploy: DeployReport
     summary: SweepSummary
+    lite_runner: LiteRunnerChoice | None = None  # None when the sweep has no .ptl program
 
 
 def open_run(request: RunRequest) -> OpenedRun:
@@ -107,6 +112,9 @@ def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
     device = device_call(link, opened.run_id, lambda c: collect_device_facts(c, request.serial_spec))
     core = core_for_run(opened, device)
     bundle = find_runner_bundle(device, build_root=request.build_root, folder=request.runner_bundle_dir)
+    lite_programs = [p for p in opened.programs if p.needs_lite_runtime]
+    lite_runner = (find_lite_runner_bundle(device, bundle, folder=request.lite_runner_bundle_dir)
+                   if lite_programs else None)
     layout = DeviceLayout()
     base_info = opened.previous_info or new_run_header(
         opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
@@ -114,19 +122,56 @@ def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
     log = RunLog.start(opened.folder, base_info, device, bundle, request.serial_spec, opened.repaired_tail_bytes)
     existing = opened.folder.existing_rows()
     with log.session_end(rows_before=existing.count):
-        items = deploy_items(bundle, opened.programs, layout)
+        items = deploy_items(bundle, opened.programs, layout, lite_runner.bundle if lite_runner else None)
         deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
         log.record_deploy(deploy_report)
+        deploy_failures = model_deploy_failures(opened.programs, deploy_report, layout)
+        if lite_runner is not None:
+            lite_runner = check_deployed_lite_runner(link, opened.run_id, lite_runner, deploy_report, layout)
+            deploy_failures.update(lite_runner_deploy_failures(lite_programs, deploy_report, layout))
+            record_lite_runner(log, lite_runner)
+        unsupported = ({p.program_id: lite_runner.unavailable_reason for p in lite_programs}
+                       if lite_runner is not None and lite_runner.unavailable_reason else {})
         plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
                          layout=layout, device=device, completed=frozenset(existing.keys),
-                         first_row_index=existing.count,
-                         deploy_failures=model_deploy_failures(opened.programs, deploy_report, layout))
+                         first_row_index=existing.count, deploy_failures=deploy_failures, unsupported=unsupported)
         with opened.folder.open_writer() as writer:
             summary = run_sweep(link, plan, writer, on_progress=on_progress)
-    return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary)
+    return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary, lite_runner)
 
 
 def model_deploy_failures(programs: list[Program], report: DeployReport, layout: DeviceLayout) -> dict[str, str]:
     """program id -> why its model file is not on the device."""
     return {p.program_id: report.failures[layout.model_path(p)] for p in programs
             if layout.model_path(p) in report.failures}
+
+
+def lite_runner_deploy_failures(lite_programs: list[Program], report: DeployReport,
+                                layout: DeviceLayout) -> dict[str, str]:
+    """program id -> message for every .ptl program when a Lite runner file is not on the device."""
+    failure = report.first_failure_in(layout.lite_runner.folder)
+    if failure is None:
+        return {}
+    message = f"could not put the TorchScript Lite runner on the device ({failure}); check the device's storage"
+    return {p.program_id: message for p in lite_programs}
+
+
+def check_deployed_lite_runner(link: DeviceLink, run_id: str, choice: LiteRunnerChoice, report: DeployReport,
+                               layout: DeviceLayout) -> LiteRunnerChoice:
+    """Ask the deployed Lite runner for its runtimes (--version); without torchscript_lite it cannot run .ptl."""
+    if choice.bundle is None or report.first_failure_in(layout.lite_runner.folder) is not None:
+        return choice
+    capabilities = device_call(link, run_id, lambda c: read_runner_capabilities(c, layout.lite_runner))
+    reason = lite_runtime_missing_reason(choice.bundle, capabilities)
+    return choice if reason is None else LiteRunnerChoice(bundle=None, unavailable_reason=reason)
+
+
+def record_lite_runner(log: RunLog, choice: LiteRunnerChoice) -> None:
+    """The session's Lite runner in run.json: its bundle, or why the .ptl programs were not run."""
+    bundle = choice.bundle
+    log.session["lite_runner"] = {
+        "folder": str(bundle.folder) if bundle else None,
+        "runner_version": bundle.runner_version if bundle else None,
+        "unavailable_reason": choice.unavailable_reason,
+    }
+    log.write()

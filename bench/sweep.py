@@ -1,8 +1,9 @@
 """The sweep loop: every selected program, N launches each, one results row per launch.
 
 Launches already in the results (a resumed run) are skipped; rows are appended as they
-finish. Runner failures become rows; a device that stays away stops the sweep with
-SweepStopped, after which the run can be resumed.
+finish. Runner failures become rows, and so do programs that are not launched at all (a model
+file that could not be pushed: deploy_error; no runner build that can run it: unsupported).
+A device that stays away stops the sweep with SweepStopped, after which the run can be resumed.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ class SweepPlan:
     completed: frozenset[tuple[str, int]] = frozenset()
     first_row_index: int = 0
     deploy_failures: dict[str, str] = field(default_factory=dict)  # program id -> message
+    unsupported: dict[str, str] = field(default_factory=dict)  # program id -> why no runner can run it
+
+    def not_launched(self, program: Program) -> LaunchOutcome | None:
+        """The row outcome of a program that is not launched at all, or None when it is launched."""
+        if program.program_id in self.unsupported:
+            return not_launched_outcome("unsupported", self.unsupported[program.program_id])
+        if program.program_id in self.deploy_failures:
+            return not_launched_outcome("deploy_error", self.deploy_failures[program.program_id])
+        return None
 
     def pending(self, program: Program) -> list[int]:
         return [i for i in range(self.config.launches) if (program.program_id, i) not in self.completed]
@@ -76,11 +86,11 @@ def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
     baseline_c = hottest_c()
     policy = CooldownPolicy(config.cooldown_s, config.cooldown_max_s, config.cooldown_margin_c)
     for position, (program, pending) in enumerate(queue):
-        if position > 0 and queue[position - 1][0] is not program:
+        if position > 0 and queue[position - 1][0] is not program and plan.not_launched(program) is None:
             progress.emit("cooldown", position, f"before {program.program_id}")
             summary.cooldown_s += cool_down(policy, baseline_c, hottest_c, sleep=sleep, clock=clock).waited_s
         progress.emit("launch", position)
-        outcome = launch_or_deploy_error(link, plan, program, pending.launch_index)
+        outcome = launch_outcome(link, plan, program, pending.launch_index)
         writer.append(build_row(plan, program, pending.launch_index, plan.first_row_index + position, outcome))
         summary.rows_written += 1
         summary.statuses[outcome.status] += 1
@@ -91,10 +101,12 @@ def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
     return summary
 
 
-def launch_or_deploy_error(link: DeviceLink, plan: SweepPlan, program: Program, launch_index: int) -> LaunchOutcome:
-    """Run one launch (page cache dropped before a program's first launch when possible)."""
-    if program.program_id in plan.deploy_failures:
-        return deploy_error_outcome(plan.deploy_failures[program.program_id])
+def launch_outcome(link: DeviceLink, plan: SweepPlan, program: Program, launch_index: int) -> LaunchOutcome:
+    """Run one launch (page cache dropped before a program's first launch when possible), or the
+    outcome of a program that is not launched (deploy_error, unsupported)."""
+    not_launched = plan.not_launched(program)
+    if not_launched is not None:
+        return not_launched
     request = LaunchRequest(program=program, core=plan.core,
                             drop_page_cache=launch_index == 0 and plan.config.drop_caches
                             and plan.device.can_drop_caches)
@@ -123,9 +135,10 @@ def connection_failure_reason(exc: Exception) -> str:
     return reason if len(reason) <= 240 else reason[:237] + "..."
 
 
-def deploy_error_outcome(message: str) -> LaunchOutcome:
+def not_launched_outcome(status: str, message: str) -> LaunchOutcome:
+    """A row for a launch that never started: no runner output, the reason in runner_stderr."""
     empty = EnvSnapshot(cpu_cur_freq_khz=None, temperatures_c={})
-    return LaunchOutcome(status="deploy_error", runner=None, runner_exit_code=None, runner_stderr=message,
+    return LaunchOutcome(status=status, runner=None, runner_exit_code=None, runner_stderr=message,
                          page_cache_dropped=False, env_before=empty, env_after=empty,
                          started_utc=utc_now_text(), wall_s=0.0)
 

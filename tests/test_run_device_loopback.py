@@ -32,12 +32,13 @@ def read_rows(results_dir: Path) -> list[dict]:
 
 def test_every_configuration_runs_with_real_runner_output(small_export, host_runner_bundle, tmp_path, capsys):
     manifest_path, manifest = small_export
+    # .ptl programs (the 450 MB Lite runner): test_run_device_lite_loopback.py
     code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path),
-                            "--launches", "2", *QUICK])
+                            "--formats", "xnnpack,portable", "--launches", "2", *QUICK])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rows = read_rows(tmp_path)
-    swept = [p for p in manifest.programs if p.role in ("full", "client")]
+    swept = [p for p in manifest.programs if p.role in ("full", "client") and p.format == "pte"]
     assert sorted((r["program_id"], r["launch_index"]) for r in rows) == \
         sorted((p.id, i) for p in swept for i in range(2))
     assert [r["row_index"] for r in rows] == list(range(len(rows)))
@@ -46,15 +47,11 @@ def test_every_configuration_runs_with_real_runner_output(small_export, host_run
     for row in rows:
         assert row["schema"] == "splitbench.result_row" and row["device"]["platform"] == "linux"
         assert row["launch_kind"] == ("first" if row["launch_index"] == 0 else "warm")
-        if row["manifest_entry"]["format"] == "pte":
-            assert row["status"] == "ok", row["runner_stderr"]
-            timing = row["runner"]["timing"]
-            assert len(timing["inference_ms"]) == 3 and timing["load_ms"] > 0
-            assert row["runner"]["affinity"]["requested_core"] == row["core"]
-            assert row["runner"]["output"]["shape"] == row["manifest_entry"]["output_shape"]
-        else:  # .ptl: ok with a Lite-enabled runner, else the runner's own error row
-            assert row["status"] in ("ok", "runner_error")
-            assert row["runner"] is not None
+        assert row["status"] == "ok", row["runner_stderr"]
+        timing = row["runner"]["timing"]
+        assert len(timing["inference_ms"]) == 3 and timing["load_ms"] > 0
+        assert row["runner"]["affinity"]["requested_core"] == row["core"]
+        assert row["runner"]["output"]["shape"] == row["manifest_entry"]["output_shape"]
     dropped = [r["page_cache_dropped"] for r in rows if r["launch_index"] == 0]
     assert all(dropped) == rows[0]["device"]["can_drop_caches"]
     info = json.loads((only_run_folder(tmp_path) / "run.json").read_text())
