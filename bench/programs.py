@@ -42,6 +42,12 @@ class Program:
         return self.local_path.name
 
     @property
+    def work(self) -> int:
+        """What the time of a launch scales with: the manifest's FLOPs, else the file size."""
+        flops = self.manifest_entry.get("flops")
+        return int(flops) if isinstance(flops, (int, float)) and flops > 0 else self.size_bytes
+
+    @property
     def needs_lite_runtime(self) -> bool:
         """A .ptl program: it runs only with the TorchScript Lite build of the runner."""
         return self.format == LITE_FORMAT

@@ -69,7 +69,7 @@ def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
               clock: Callable[[], float] = time.monotonic) -> SweepSummary:
     config = plan.config
     summary = SweepSummary(rows_already_done=len(plan.completed))
-    queue = [(program, PendingLaunch(number, program.program_id, launch_index, program.size_bytes))
+    queue = [(program, PendingLaunch(number, program.program_id, launch_index, program.work))
              for number, program in enumerate(plan.programs, start=1)
              for launch_index in plan.pending(program)]
     progress = SweepProgress([pending for _, pending in queue], len(plan.programs), config.launches,
@@ -95,7 +95,7 @@ def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
         summary.rows_written += 1
         summary.statuses[outcome.status] += 1
         summary.launches_wall_s += outcome.wall_s
-        progress.record_launch(program.size_bytes, outcome.wall_s)
+        progress.record_launch(pending, outcome.wall_s)
     summary.reconnections = link.reconnections
     progress.emit("done", len(queue))
     return summary

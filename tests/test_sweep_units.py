@@ -11,8 +11,8 @@ from bench.device_facts import DeviceFacts
 from bench.device_link import DeviceLink
 from bench.errors import DeviceLost, DeviceUnreachable, ManifestError, SettingsError, UnsupportedDevice
 from bench.launch import classify_launch, parse_runner_json
-from bench.programs import load_manifest_file, select_programs
-from bench.progress import ProgressEvent, RemainingTimeEstimator, format_progress
+from bench.programs import load_manifest_file, program_from_entry, select_programs
+from bench.progress import PendingLaunch, ProgressEvent, RemainingTimeEstimator, format_progress
 from bench.runner_bundle import find_runner_bundle
 from bench.sweep import SweepPlan
 from bench.sweep_config import SweepConfig
@@ -67,17 +67,24 @@ def test_cooldown_is_capped_and_plain_pause_without_temperatures():
     assert result.waited_s == 5 and not result.reached_target
 
 
-def test_progress_estimate_scales_by_model_size_and_adds_cooldowns():
+def test_progress_estimate_repeats_known_programs_scales_others_and_adds_cooldowns():
     estimator = RemainingTimeEstimator(cooldown_s=5)
-    assert estimator.estimate_s([100, 100], 1) is None
-    estimator.record_launch(size_bytes=100, wall_s=2.0)
-    estimator.record_launch(size_bytes=100, wall_s=4.0)  # 0.03 s per byte
-    assert estimator.estimate_s([1000, 100], 1) == pytest.approx(1100 * 0.03 + 5)
+    full = PendingLaunch(1, "full", 0, work=100)
+    client = PendingLaunch(2, "client", 0, work=1000)
+    assert estimator.estimate_s([full, client], 1) is None
+    estimator.record_launch(full, wall_s=2.0)
+    estimator.record_launch(PendingLaunch(1, "full", 1, work=100), wall_s=4.0)  # 3 s each, 0.03 s per unit
+    assert estimator.estimate_s([PendingLaunch(1, "full", 2, work=100), client], 1) == pytest.approx(3.0 + 30.0 + 5)
     zero = RemainingTimeEstimator(cooldown_s=0)
-    zero.record_launch(size_bytes=0, wall_s=3.0)
-    assert zero.estimate_s([0, 0], 0) == pytest.approx(6.0)
-    line = format_progress(ProgressEvent("launch", "full.xnnpack", 1, 7, 0, 3, 2, 21, 65.0, 3725.0))
-    assert "[2/21]" in line and "left ~1h02m05s" in line and "full.xnnpack launch 1/3" in line
+    zero.record_launch(PendingLaunch(1, "a", 0, work=0), wall_s=3.0)
+    assert zero.estimate_s([PendingLaunch(2, "b", 0, work=0)] * 2, 0) == pytest.approx(6.0)
+
+
+def test_program_work_is_flops_else_size(tmp_path):
+    entry = {"id": "p.xnnpack", "configuration": "full", "role": "full", "format": "pte", "backend": "xnnpack",
+             "file": "p.pte", "sha256": "0" * 64, "size_bytes": 50, "input_shape": [1, 3, 8, 8], "flops": 7000}
+    assert program_from_entry(entry, tmp_path).work == 7000
+    assert program_from_entry({**entry, "flops": None}, tmp_path).work == 50
 
 
 def test_programs_in_paper_order_filtered_cloud_left_out(tmp_path):
