@@ -78,6 +78,8 @@ def test_progress_estimate_repeats_known_programs_scales_others_and_adds_cooldow
     zero = RemainingTimeEstimator(cooldown_s=0)
     zero.record_launch(PendingLaunch(1, "a", 0, work=0), wall_s=3.0)
     assert zero.estimate_s([PendingLaunch(2, "b", 0, work=0)] * 2, 0) == pytest.approx(6.0)
+    line = format_progress(ProgressEvent("launch", "full.xnnpack", 1, 7, 0, 3, 2, 21, 65.0, 3725.0))
+    assert "[2/21]" in line and "left ~1h02m05s" in line and "full.xnnpack launch 1/3" in line
 
 
 def test_program_work_is_flops_else_size(tmp_path):
