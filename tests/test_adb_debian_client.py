@@ -6,7 +6,6 @@ Each test runs a private adb server (its own port and HOME) and stops it afterwa
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,22 +14,15 @@ import pytest
 
 from bench.adb_keys import ensure_key_pair
 from bench.loopback import LoopbackDevice
+from bench.loopback.adb_server import private_adb_server
 
 ADB_MISSING = "Debian's adb client is needed for these tests: run `sudo apt-get install -y adb` (CI does)"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class AdbClient:
-    def __init__(self, executable: str, home: Path, server_port: int):
+    def __init__(self, executable: str, env: dict[str, str]):
         self.executable = executable
-        self.env = dict(os.environ, HOME=str(home), ANDROID_ADB_SERVER_PORT=str(server_port))
-        self.env.pop("ANDROID_SERIAL", None)
-        self.server_port = server_port
+        self.env = env
 
     def run(self, *args, input_bytes=None, timeout_s=30) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -66,29 +58,8 @@ def adb(adb_home):
     executable = shutil.which("adb") or ("/usr/bin/adb" if Path("/usr/bin/adb").exists() else None)
     if executable is None:
         pytest.fail(ADB_MISSING)
-    port = free_port()
-    env = dict(os.environ, HOME=str(adb_home), ANDROID_ADB_SERVER_PORT=str(port))
-    server = subprocess.Popen([executable, "nodaemon", "server"], env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = AdbClient(executable, adb_home, port)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"the adb server did not start on port {port}")
-                time.sleep(0.05)
-        yield client
-    finally:
-        client.run("kill-server", timeout_s=10)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with private_adb_server(executable, adb_home) as env:
+        yield AdbClient(executable, env)
 
 
 def connect_adb(adb: AdbClient, device: LoopbackDevice) -> str:

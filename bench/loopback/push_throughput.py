@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 from bench.adb_connection import connect
 from bench.adb_keys import ensure_key_pair
 from bench.errors import BenchError
+from bench.loopback.adb_server import private_adb_server
 from bench.loopback.device import LoopbackDevice
 
 
@@ -39,12 +39,6 @@ class ThroughputResult:
         return self.size_bytes / statistics.median(self.seconds) / 1e6
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def measure_adb_shell(device: LoopbackDevice, payload: Path, key_path: Path, repeats: int) -> ThroughputResult:
     seconds = []
     with connect(device.serial, key_path=key_path) as connection:
@@ -57,20 +51,7 @@ def measure_adb_shell(device: LoopbackDevice, payload: Path, key_path: Path, rep
 
 
 def measure_debian_adb(adb: str, device: LoopbackDevice, payload: Path, home: Path, repeats: int) -> ThroughputResult:
-    port = _free_port()
-    env = dict(os.environ, HOME=str(home), ANDROID_ADB_SERVER_PORT=str(port))
-    server = subprocess.Popen([adb, "nodaemon", "server"], env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise BenchError(f"the adb server did not start on port {port}")
-                time.sleep(0.05)
+    with private_adb_server(adb, home) as env:
 
         def adb_run(*args: str) -> None:
             subprocess.run([adb, *args], env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=600)
@@ -84,13 +65,6 @@ def measure_debian_adb(adb: str, device: LoopbackDevice, payload: Path, home: Pa
             seconds.append(time.perf_counter() - started)
             adb_run("-s", device.serial, "shell", "rm", f"/data/local/tmp/throughput-{attempt}.bin")
         return ThroughputResult("debian-adb", payload.stat().st_size, seconds)
-    finally:
-        subprocess.run([adb, "kill-server"], env=env, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,15 +108,22 @@ def _close_quietly(pipe) -> None:
         pass
 
 
+def _read_or_end(stream: Stream, process: subprocess.Popen) -> bytes | None:
+    """The next bytes from the host, or None once the host closed the stream (which ends the command)."""
+    try:
+        chunk = stream.read()
+    except StreamClosed:
+        chunk = None
+    if chunk is None:
+        kill_process_group(process)
+    return chunk
+
+
 def _pump_v1_stdin(stream: Stream, process: subprocess.Popen) -> None:
     """Host bytes go to the command's stdin; the host closing the stream ends the command."""
     while True:
-        try:
-            chunk = stream.read()
-        except StreamClosed:
-            chunk = None
+        chunk = _read_or_end(stream, process)
         if chunk is None:
-            kill_process_group(process)
             return
         try:
             process.stdin.write(chunk)
@@ -128,12 +135,8 @@ def _pump_v1_stdin(stream: Stream, process: subprocess.Popen) -> None:
 def _pump_v2_stdin(stream: Stream, process: subprocess.Popen) -> None:
     pending = bytearray()
     while True:
-        try:
-            chunk = stream.read()
-        except StreamClosed:
-            chunk = None
+        chunk = _read_or_end(stream, process)
         if chunk is None:
-            kill_process_group(process)
             return
         pending += chunk
         while len(pending) >= _V2_HEADER.size:
