@@ -125,17 +125,7 @@ def read_runner_capabilities(connection: ShellConnection, runner: DeviceRunner) 
     """The deployed runner's ``--version`` JSON (splitbench.runner_capabilities), or None if it gave none."""
     result = run_script(connection, f"LD_LIBRARY_PATH={shlex.quote(runner.lib_dir)} "
                                     f"{shlex.quote(runner.executable)} --version 2>&1", timeout_s=120)
-    for line in reversed(result.output.splitlines()):
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict) and value.get("schema") == RUNNER_CAPABILITIES_SCHEMA:
-            return value
-    return None
+    return find_json_object(result.output, RUNNER_CAPABILITIES_SCHEMA)
 
 
 def timed_out_outcome(message: str, started_utc: str, wall_s: float) -> LaunchOutcome:
@@ -150,9 +140,10 @@ def parse_exit_code(text: str | None) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
-def parse_runner_json(stdout: str) -> dict | None:
-    """The runner's result object: the whole stdout, or else its last line that is a JSON object."""
-    candidates = [stdout.strip()] + [line.strip() for line in reversed(stdout.splitlines())]
+def find_json_object(output: str, schema: str) -> dict | None:
+    """The JSON object of ``schema`` in a command's output: the whole output, or else its last
+    line that is one (log lines around it are passed over)."""
+    candidates = [output.strip()] + [line.strip() for line in reversed(output.splitlines())]
     for text in candidates:
         if not text.startswith("{"):
             continue
@@ -160,9 +151,14 @@ def parse_runner_json(stdout: str) -> dict | None:
             value = json.loads(text)
         except json.JSONDecodeError:
             continue
-        if isinstance(value, dict) and value.get("schema") == RUNNER_RESULT_SCHEMA:
+        if isinstance(value, dict) and value.get("schema") == schema:
             return value
     return None
+
+
+def parse_runner_json(stdout: str) -> dict | None:
+    """The runner's result object."""
+    return find_json_object(stdout, RUNNER_RESULT_SCHEMA)
 
 
 def classify_launch(exit_code: int | None, stdout: str, wall_s: float, timeout_s: float) -> tuple[str, dict | None]:
