@@ -1,4 +1,5 @@
-"""Shared fixtures. `small_export` is the reduced-size export every stage's tests can run against.
+"""Shared fixtures. `small_export` is the reduced-size export every stage's tests can run against;
+`host_runner_bundle` and `lite_runner_bundle` are the host builds of the runner.
 
 export/ (and with it torch) is imported inside the fixtures, so test modules that do not use them
 collect without loading torch.
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from runner_builds import HOST_BUNDLE, LITE_BUNDLE, ensure_bundle
 
 if TYPE_CHECKING:
     from export.config import ExportConfig
@@ -53,3 +55,15 @@ def small_export(request, tmp_path_factory) -> tuple[Path, Manifest]:
         shutil.copytree(build_dir, out_dir)
     manifest_path = out_dir / MANIFEST_NAME
     return manifest_path, load_manifest(manifest_path)
+
+
+@pytest.fixture(scope="session")
+def host_runner_bundle() -> Path:
+    """The host build of the runner (ExecuTorch only)."""
+    return ensure_bundle(HOST_BUNDLE)
+
+
+@pytest.fixture(scope="session")
+def lite_runner_bundle() -> Path:
+    """The host build of the runner with TorchScript Lite (links libtorch; about 450 MB)."""
+    return ensure_bundle(LITE_BUNDLE, "--with-lite")

@@ -1,6 +1,5 @@
 """The analysis of a real results folder: the small export swept on the loopback device with the host runner."""
 
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -9,16 +8,12 @@ import pytest
 from analysis.pipeline import analyse
 from bench import run_device
 
-REPO = Path(__file__).resolve().parent.parent
-HOST_BUNDLE = REPO / "android_app" / "build" / "linux-x86_64" / "bundle"
 FIGURE_NAMES = ("inference_time", "load_time", "memory")
 
 
 @pytest.fixture(scope="module")
-def loopback_results(small_export, tmp_path_factory) -> Path:
+def loopback_results(small_export, host_runner_bundle, lite_runner_bundle, tmp_path_factory) -> Path:
     """results/<run_id> of a short sweep (2 launches x 3 inferences, xnnpack and lite) on the loopback device."""
-    if not (HOST_BUNDLE / "bundle.json").is_file() or not (HOST_BUNDLE / "splitbench_runner").is_file():
-        subprocess.run(["bash", str(REPO / "android_app" / "build_host.sh")], check=True, cwd=REPO)
     manifest_path, _ = small_export
     results_dir = tmp_path_factory.mktemp("loopback_results")
     code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(results_dir),

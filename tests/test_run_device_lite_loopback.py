@@ -4,25 +4,11 @@ they are measured; without a Lite build they give "unsupported" rows and a parti
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
-import pytest
 
 from bench import run_device
 from test_run_device_loopback import QUICK, only_run_folder, read_rows
-from test_sweep_fakes import HOST_BUNDLE, REPO, host_runner_bundle  # noqa: F401 (fixture)
-
-LITE_BUNDLE = HOST_BUNDLE.parent.with_name(HOST_BUNDLE.parent.name + "-lite") / "bundle"
-
-
-@pytest.fixture(scope="module")
-def lite_runner_bundle() -> Path:
-    """The host build of the runner with TorchScript Lite; built (a minute or two) when missing."""
-    if not (LITE_BUNDLE / "bundle.json").is_file() or not (LITE_BUNDLE / "splitbench_runner").is_file():
-        subprocess.run(["bash", str(REPO / "android_app" / "build_host.sh"), "--with-lite"], check=True, cwd=REPO)
-    return LITE_BUNDLE
-
+from runner_builds import HOST_BUNDLE
 
 def test_a_lite_sweep_measures_every_ptl_program_with_the_lite_runner(small_export, host_runner_bundle,
                                                                       lite_runner_bundle, tmp_path, capsys):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench import run_device
 from bench.results import scan_rows
-from test_sweep_fakes import host_runner_bundle, runner_result_json, write_script_bundle  # noqa: F401 (fixture)
+from test_sweep_fakes import runner_result_json, write_script_bundle
 
 REPO = Path(__file__).resolve().parent.parent
 QUICK = ["--iterations", "3", "--warmup", "1", "--cooldown-s", "0", "--cooldown-max-s", "0"]

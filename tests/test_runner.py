@@ -15,27 +15,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runner_builds import APP, HOST_BUNDLE, RUNNER_EXECUTABLE
 
-REPO = Path(__file__).resolve().parent.parent
-APP = REPO / "android_app"
-BUNDLE = APP / "build" / f"linux-{platform.machine()}" / "bundle"
-RUNNER = BUNDLE / "splitbench_runner"
+BUNDLE = HOST_BUNDLE
+RUNNER = BUNDLE / RUNNER_EXECUTABLE
 RUN_TIMEOUT_S = 60
 
 
-def _sources_newer_than(binary: Path) -> bool:
-    built = binary.stat().st_mtime
-    sources = [*(APP / "src").iterdir(), APP / "CMakeLists.txt", APP / "build_host.sh"]
-    return any(source.stat().st_mtime > built for source in sources)
+@pytest.fixture(scope="session")
+def runner(host_runner_bundle) -> Path:
+    return host_runner_bundle / RUNNER_EXECUTABLE
 
 
 @pytest.fixture(scope="session")
-def runner() -> Path:
-    if not RUNNER.exists() or not (BUNDLE / "bundle.json").exists() or _sources_newer_than(RUNNER):
-        env = dict(os.environ, SPLITBENCH_VENV=str(REPO / ".venv"))
-        subprocess.run(["bash", str(APP / "build_host.sh")], check=True, env=env, timeout=600,
-                       stdout=subprocess.DEVNULL)
-    return RUNNER
+def lite_runner(lite_runner_bundle) -> Path:
+    return lite_runner_bundle / RUNNER_EXECUTABLE
 
 
 @pytest.fixture(scope="session")
@@ -297,7 +291,6 @@ def test_bad_input_ends_in_an_error_result(runner, programs, tmp_path, case, exp
 
 # --- the project's own reduced-size export (tests/conftest.py: small_export) -------------------
 
-LITE_RUNNER = APP / "build" / f"linux-{platform.machine()}-lite" / "bundle" / "splitbench_runner"
 
 
 def _measured_programs(manifest, fmt: str):
@@ -335,9 +328,7 @@ def test_noisy_program_draws_fresh_noise_per_launch(runner, small_export):
     assert len(checksums) == 2
 
 
-@pytest.mark.skipif(not LITE_RUNNER.exists(),
-                    reason="Lite variant not built; run: bash android_app/build_host.sh --with-lite")
-def test_lite_programs_match_python_lite_interpreter(small_export, input_gen):
+def test_lite_programs_match_python_lite_interpreter(small_export, input_gen, lite_runner):
     import torch
     from torch.jit.mobile import _load_for_lite_interpreter
 
@@ -350,7 +341,7 @@ def test_lite_programs_match_python_lite_interpreter(small_export, input_gen):
     for entry in entries:
         path = program_file(manifest_path, entry)
         shape = ",".join(map(str, entry.input_shape))
-        result, done = run_runner(LITE_RUNNER, "--model", path, "--input-shape", shape, "--iterations", 2,
+        result, done = run_runner(lite_runner, "--model", path, "--input-shape", shape, "--iterations", 2,
                                   "--seed", 9)
         assert done.returncode == 0, (entry.id, result["message"])
         assert result["model"]["format"] == "ptl" and result["timing"]["method_load_ms"] is None
@@ -363,14 +354,12 @@ def test_lite_programs_match_python_lite_interpreter(small_export, input_gen):
                                                                  rel=1e-4, abs=1e-5)
 
 
-@pytest.mark.skipif(not LITE_RUNNER.exists(),
-                    reason="Lite variant not built; run: bash android_app/build_host.sh --with-lite")
-def test_lite_program_without_input_shape_is_refused(small_export):
+def test_lite_program_without_input_shape_is_refused(small_export, lite_runner):
     from export.manifest import program_file
 
     manifest_path, manifest = small_export
     path = program_file(manifest_path, _measured_programs(manifest, "ptl")[0])
-    result, done = run_runner(LITE_RUNNER, "--model", path)
+    result, done = run_runner(lite_runner, "--model", path)
     assert done.returncode != 0
     assert result["error_kind"] == "bad_args" and "--input-shape" in result["message"]
 

@@ -11,21 +11,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 from bench.errors import DeviceLost, TransferFailed
 
 DEVICE_TMP = "/data/local/tmp"
-REPO = Path(__file__).resolve().parent.parent
-HOST_BUNDLE = REPO / "android_app" / "build" / "linux-x86_64" / "bundle"
-
-
-@pytest.fixture(scope="session")
-def host_runner_bundle() -> Path:
-    """The host build of the runner; built with android_app/build_host.sh when missing."""
-    if not (HOST_BUNDLE / "bundle.json").is_file() or not (HOST_BUNDLE / "splitbench_runner").is_file():
-        subprocess.run(["bash", str(REPO / "android_app" / "build_host.sh")], check=True, cwd=REPO)
-    return HOST_BUNDLE
 
 
 @dataclass

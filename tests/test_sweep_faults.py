@@ -17,7 +17,6 @@ from bench.loopback import FaultPlan, LoopbackDevice
 from bench.results import scan_rows
 from bench.run_session import RunRequest, execute_run, open_run
 from bench.sweep_config import SweepConfig
-from test_sweep_fakes import host_runner_bundle  # noqa: F401 (fixture)
 
 CONFIGS = ("full", "conv5_1_simple", "conv5_2_reduced")
 
