@@ -5,6 +5,7 @@ import sys
 
 from analysis.errors import AnalysisError
 from analysis.pipeline import analyse
+from formats.errors import FormatError
 
 EXIT_BAD_INPUT = 2
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         outputs = analyse(arguments.results, arguments.out)
-    except AnalysisError as error:
+    except (AnalysisError, FormatError) as error:
         print(f"analysis: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for warning in outputs.warnings:

@@ -1,4 +1,5 @@
-"""One error root for everything analysis/ raises; only the CLI turns these into a message and an exit code."""
+"""One error root for everything analysis/ raises (a file that is not what it claims raises formats.errors.FormatError);
+only the CLI turns these into a message and an exit code."""
 
 
 class AnalysisError(Exception):
@@ -9,13 +10,5 @@ class ResultsNotFound(AnalysisError):
     """A path given to the analysis holds no results.jsonl."""
 
 
-class UnsupportedSchema(AnalysisError):
-    """A file or row carries a schema or schema_version this analysis does not understand."""
-
-
 class EmptyResults(AnalysisError):
     """A results file holds no rows."""
-
-
-class CorruptResults(AnalysisError):
-    """A results file has a row that is not valid JSON (other than a truncated last line) or lacks a field."""

@@ -11,7 +11,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from analysis.configurations import display_name, order_backends, order_configurations  # noqa: E402
+from analysis.configurations import display_name  # noqa: E402
+from analysis.devices import device_label  # noqa: E402
+from formats.paper import order_backends, order_configurations  # noqa: E402
 from analysis.run_context import RunContext  # noqa: E402
 
 PANEL_KEYS = ["device", "core", "threads"]
@@ -38,8 +40,8 @@ def backend_colour(backend: str, backends: list[str]) -> str:
 
 def panel_caption(device: str, core: int, threads: int, contexts: list[RunContext], extra: str = "") -> str:
     freq = next((context.core_max_freq_khz.get(core) for context in contexts
-                 if context.device.label == device and core in context.cores), None)
-    iterations = sorted({value for context in contexts if context.device.label == device for value in context.iterations})
+                 if device_label(context.device) == device and core in context.cores), None)
+    iterations = sorted({value for context in contexts if device_label(context.device) == device for value in context.iterations})
     freq_text = f" ({freq / 1e6:.2f} GHz max)" if freq else ""
     iterations_text = f", {'/'.join(str(value) for value in iterations)} timed inferences per launch" if iterations else ""
     return f"{device}, core {core}{freq_text}, {threads} thread{'s' if threads != 1 else ''}{iterations_text}{extra}"

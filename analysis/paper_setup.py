@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from analysis.configurations import order_backends
+from analysis.devices import device_label, timings_are_emulated
+from formats.paper import order_backends
 from analysis.run_context import VGG16_FULL_PARAM_COUNT, RunContext
 
 PAPER_DEVICE = "Google (Huawei) Nexus 6P (Snapdragon 810 v2.1, 3 GB LPDDR4, Android 7.1.2)"
@@ -24,8 +25,13 @@ def _runtime_difference(backends: list[str]) -> str:
 def _device_difference(context: RunContext) -> str:
     device = context.device
     abi = device.abi or "unknown ABI"
-    if device.is_loopback:
-        return (f"Device (run {context.run_id}): the loopback device \"{device.model}\" ({device.platform or 'unknown platform'}, "
+    if device.loopback and timings_are_emulated(device):
+        return (f"Device (run {context.run_id}): the loopback device \"{device_label(device)}\" ({device.platform or 'unknown platform'}, "
+                f"{abi}): the runner ran on this host computer with its {abi} instructions translated by "
+                f"{device.cpu_emulation}, so its timings mean nothing, not even for this host; the run shows "
+                f"that the {abi} runner works; the paper used a {PAPER_DEVICE}.")
+    if device.loopback:
+        return (f"Device (run {context.run_id}): the loopback device \"{device_label(device)}\" ({device.platform or 'unknown platform'}, "
                 f"{abi}): the runner ran on this host computer, not on a phone, so the numbers come from "
                 f"this {abi} host and say nothing about phone speed; the paper used a {PAPER_DEVICE}.")
     if not device.is_android:

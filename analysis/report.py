@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.devices import device_kind, device_label
 from analysis.caveats import measurement_caveats
 from analysis.figures import FigureFiles
 from analysis.loading import LoadedResults
@@ -82,7 +83,7 @@ def _setup_records(context: RunContext) -> list[tuple[str, str]]:
     manufacturer = f"{device.manufacturer} " if device.manufacturer else ""
     return [
         ("run", context.run_id),
-        ("device", f"{manufacturer}{device.model} ({device.kind})"),
+        ("device", f"{manufacturer}{device_label(device)} ({device_kind(device)})"),
         ("ABI / platform / SDK", f"{device.abi or 'unknown'} / {device.platform or 'unknown'} / {device.android_sdk or 'n/a'}"),
         ("core (max frequency)", _cores_text(context)),
         ("pinning seen by the runner", _pinning_text(context)),

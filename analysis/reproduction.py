@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from analysis.configurations import FULL_CONFIGURATION, PAPER_SPLIT_CONFIGURATIONS
+from formats.paper import FULL_CONFIGURATION, PAPER_SPLIT_CONFIGURATIONS
 
 PAPER_MEMORY_INCREASE_PERCENT = 217.66
 PAPER_LOAD_INCREASE_PERCENT = 534.49

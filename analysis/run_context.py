@@ -1,13 +1,11 @@
 """What each sweep measured with: device, core, threads, iterations, warm-up, launches, cool-down, cold loads, versions."""
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from analysis.device_facts import DeviceDescription, describe_device, first_present
-from analysis.loading import LoadedResults, ResultRow, RunFolder
-from analysis.tidy import pinned_to_core
+from analysis.loading import LoadedResults, LoadedRow, LoadedRun
+from analysis.tidy import pinned_to_core, row_device
+from formats.device_facts import DeviceFacts
 
 VGG16_FULL_PARAM_COUNT = 134_268_738  # 2-way head, as in the paper's gender classifier
 NOT_VERSIONS = {"command"}  # run.json harness keys that are not versions
@@ -16,7 +14,7 @@ NOT_VERSIONS = {"command"}  # run.json harness keys that are not versions
 @dataclass(frozen=True)
 class RunContext:
     run_id: str
-    device: DeviceDescription
+    device: DeviceFacts
     cores: tuple[int, ...]
     core_max_freq_khz: dict[int, int | None]
     core_governor: dict[int, str | None]
@@ -42,15 +40,12 @@ class RunContext:
 
 
 def _settings(run_info: dict[str, Any] | None) -> dict[str, Any]:
-    if not run_info:
-        return {}
-    settings = first_present(run_info, ("settings", "sweep", "config"))
-    return settings if isinstance(settings, dict) else run_info
+    return (run_info or {}).get("settings") or {}
 
 
-def _harness_versions(run_info: dict[str, Any] | None, rows: list[ResultRow]) -> dict[str, str]:
+def _harness_versions(run_info: dict[str, Any] | None, rows: list[LoadedRow]) -> dict[str, str]:
     versions: dict[str, str] = {}
-    recorded = first_present(run_info, ("harness_versions", "versions", "harness")) if run_info else None
+    recorded = (run_info or {}).get("harness")
     if isinstance(recorded, dict):
         versions.update({str(name): str(value) for name, value in recorded.items()
                          if value is not None and name not in NOT_VERSIONS and not isinstance(value, (dict, list))})
@@ -62,22 +57,12 @@ def _harness_versions(run_info: dict[str, Any] | None, rows: list[ResultRow]) ->
     return versions
 
 
-def _manifest_model(run_info: dict[str, Any] | None, run_folder: Path) -> dict[str, Any]:
-    """The manifest's model section when run.json names a manifest that is still on disk."""
-    manifest = first_present(run_info, ("manifest",)) if run_info else None
-    path_text = first_present(manifest, ("path",)) if isinstance(manifest, dict) else manifest
-    if not isinstance(path_text, str):
-        return {}
-    for candidate in (Path(path_text), run_folder / path_text):
-        if candidate.is_file():
-            try:
-                return json.loads(candidate.read_text(encoding="utf-8")).get("model") or {}
-            except (json.JSONDecodeError, OSError, AttributeError):
-                return {}
-    return {}
+def _manifest_model(run_info: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest's model section as run.json keeps it (run.json version 2 on; empty before)."""
+    return ((run_info or {}).get("manifest") or {}).get("model") or {}
 
 
-def _environment_values(rows: list[ResultRow], read) -> list[float]:
+def _environment_values(rows: list[LoadedRow], read) -> list[float]:
     values = []
     for row in rows:
         for environment in (row.data.get("env_before"), row.data.get("env_after")):
@@ -96,7 +81,7 @@ def _value_range(values: list) -> tuple | None:
     return (min(values), max(values)) if values else None
 
 
-def _most_launches(rows: list[ResultRow]) -> int:
+def _most_launches(rows: list[LoadedRow]) -> int:
     return max(row.data["launch_index"] for row in rows) + 1
 
 
@@ -104,19 +89,17 @@ def _distinct(values) -> tuple:
     return tuple(sorted({value for value in values if value is not None}))
 
 
-def run_context(run: RunFolder, rows: list[ResultRow]) -> RunContext:
+def run_context(run: LoadedRun, rows: list[LoadedRow]) -> RunContext:
     first_row = rows[0].data
-    device_facts = first_present(run.run_info, ("device",)) or first_row["device"]
-    device = describe_device(device_facts, first_row.get("runner"))
+    device = (DeviceFacts.from_json(run.run_info["device"], f"{run.results_path.parent / 'run.json'} device")
+              if run.run_info and run.run_info.get("device") else row_device(rows[0]))
     settings = _settings(run.run_info)
     options = [(row.data.get("runner") or {}).get("options") or {} for row in rows]
     cores = _distinct(row.data["core"] for row in rows)
     first_launches = [row for row in rows if row.data["launch_kind"] == "first"]
-    root = device.is_root
-    drop_caches = first_present(device_facts, ("drop_caches_possible", "can_drop_caches"))
     full_counts = [row.data["manifest_entry"].get("param_count") for row in rows
                    if (row.data["manifest_entry"] or {}).get("configuration") == "full"]
-    model = _manifest_model(run.run_info, run.results_path.parent)
+    model = _manifest_model(run.run_info)
     pinning = [pinned_to_core(row.data.get("runner"), row.data["core"]) for row in rows if row.data["status"] == "ok"]
     return RunContext(
         run_id=run.run_id,
@@ -129,13 +112,13 @@ def run_context(run: RunFolder, rows: list[ResultRow]) -> RunContext:
         warmup=_distinct(option.get("warmup") for option in options) or _distinct([settings.get("warmup")]),
         recorded_inferences_range=_value_range([len(((row.data.get("runner") or {}).get("timing") or {}).get("inference_ms") or [])
                                                 for row in rows if row.data["status"] == "ok"]),
-        time_cap_ms=first_present(settings, ("max_time_ms",)) or None,
-        launches_per_program=first_present(settings, ("launches",)) or _most_launches(rows),
-        cooldown_s=first_present(settings, ("cooldown_s",)),
-        cooldown_max_s=first_present(settings, ("cooldown_max_s",)),
+        time_cap_ms=settings.get("max_time_ms") or None,
+        launches_per_program=settings.get("launches") or _most_launches(rows),
+        cooldown_s=settings.get("cooldown_s"),
+        cooldown_max_s=settings.get("cooldown_max_s"),
         page_cache_dropped_launches=sum(bool(row.data.get("page_cache_dropped")) for row in first_launches),
         first_launches=len(first_launches),
-        drop_caches_possible=bool(drop_caches) if drop_caches is not None else root,
+        drop_caches_possible=device.can_drop_caches,
         harness_versions=_harness_versions(run.run_info, rows),
         model_weights=model.get("weights"),
         full_param_count=full_counts[0] if full_counts else None,

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.configurations import backend_sort_key, configuration_sort_key
+from formats.paper import backend_sort_key, configuration_sort_key
 from analysis.errors import AnalysisError
 
 GROUP_KEYS: list[str] = ["device", "core", "threads", "configuration", "format", "backend"]

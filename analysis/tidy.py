@@ -5,8 +5,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.device_facts import describe_device
-from analysis.loading import LoadedResults, ResultRow
+from analysis.devices import device_label
+from analysis.loading import LoadedResults, LoadedRow
+from formats.device_facts import DeviceFacts
 
 IDENTITY_COLUMNS: tuple[str, ...] = (
     "run_id", "device", "core", "threads", "program_id", "configuration", "format", "backend",
@@ -42,13 +43,18 @@ def pinned_to_core(runner: dict[str, Any], core: int) -> bool | None:
     return all(cpu == core for cpu in observed)
 
 
-def _identity(row: ResultRow) -> dict[str, Any]:
+def row_device(row: LoadedRow) -> DeviceFacts:
+    """The device facts a row carries (formats.device_facts), checked."""
+    return DeviceFacts.from_json(row.data["device"], f"{row.source} device")
+
+
+def _identity(row: LoadedRow) -> dict[str, Any]:
     data = row.data
     entry = data["manifest_entry"] or {}
-    device = describe_device(data["device"], data.get("runner"))
+    device = row_device(row)
     return {
         "run_id": data["run_id"],
-        "device": device.label,
+        "device": device_label(device),
         "core": data["core"],
         "threads": data["threads"],
         "program_id": data["program_id"],
@@ -58,7 +64,7 @@ def _identity(row: ResultRow) -> dict[str, Any]:
     }
 
 
-def _launch_record(row: ResultRow) -> dict[str, Any]:
+def _launch_record(row: LoadedRow) -> dict[str, Any]:
     data = row.data
     entry = data["manifest_entry"] or {}
     runner = data.get("runner") or {}
@@ -87,7 +93,7 @@ def _launch_record(row: ResultRow) -> dict[str, Any]:
     return record
 
 
-def _sample_records(row: ResultRow) -> list[dict[str, Any]]:
+def _sample_records(row: LoadedRow) -> list[dict[str, Any]]:
     identity = _identity(row)
     times = ((row.data.get("runner") or {}).get("timing") or {}).get("inference_ms") or []
     return [
@@ -97,7 +103,7 @@ def _sample_records(row: ResultRow) -> list[dict[str, Any]]:
     ]
 
 
-def _failure_record(row: ResultRow) -> dict[str, Any]:
+def _failure_record(row: LoadedRow) -> dict[str, Any]:
     data = row.data
     runner = data.get("runner") or {}
     stderr = (data.get("runner_stderr") or "").strip().replace("\n", " ")

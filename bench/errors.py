@@ -46,16 +46,8 @@ class InsufficientStorage(BenchError):
     """The device has too little free space for what must be pushed."""
 
 
-class ResultsError(BenchError):
-    """A results file or run folder is missing, corrupt or of an unknown schema version."""
-
-
 class CoreUnavailable(BenchError):
     """The requested CPU core is not online on the device."""
-
-
-class ManifestError(BenchError):
-    """The export manifest is missing, unreadable, of an unknown schema version, or selects no program."""
 
 
 class SweepStopped(BenchError):

@@ -21,17 +21,19 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.device_link import DeviceLink  # noqa: E402
-from bench.device_target import LOOPBACK_SERIAL, device_connector  # noqa: E402
+from bench.adb.reconnect import DeviceLink  # noqa: E402
+from bench.adb.target import LOOPBACK_SERIAL, device_connector  # noqa: E402
 from bench.errors import BenchError, SettingsError, SweepStopped  # noqa: E402
-from bench.progress import ProgressEvent, format_progress  # noqa: E402
-from bench.run_session import OpenedRun, RunReport, RunRequest, execute_run, open_run  # noqa: E402
-from bench.serials import parse_serial  # noqa: E402
-from bench.sweep_config import SweepConfig  # noqa: E402
+from bench.sweep.progress import ProgressEvent, format_progress  # noqa: E402
+from bench.sweep.run import OpenedRun, RunReport, RunRequest, execute_run, open_run  # noqa: E402
+from bench.adb.serials import parse_serial  # noqa: E402
+from bench.sweep.settings import SweepConfig  # noqa: E402
+from formats.errors import FormatError  # noqa: E402
+from formats.paper import PROGRAM_FORMATS  # noqa: E402
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 SWEEP_OPTIONS = ("iterations", "warmup", "launches", "cooldown_s", "cooldown_max_s", "core",
-                 "configs", "formats", "max_time_ms", "launch_timeout_s", "no_drop_caches",
+                 "configs", "backends", "formats", "max_time_ms", "launch_timeout_s", "no_drop_caches",
                  "reconnect_attempts")
 
 
@@ -68,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--cooldown-max-s", type=float,
                        help=f"longest wait for the temperature to come back (default {defaults.cooldown_max_s})")
     sweep.add_argument("--configs", type=comma_list, help="configurations to run, e.g. full,conv5_1_simple")
-    sweep.add_argument("--formats", type=comma_list, help="backends or formats to run, e.g. xnnpack,lite")
+    sweep.add_argument("--backends", type=comma_list, help="backends to run, e.g. xnnpack,lite (default: all)")
+    sweep.add_argument("--formats", type=comma_list, help="program file formats to run: pte, ptl (default: both)")
     sweep.add_argument("--max-time-ms", type=int, help="cap of the timed loop per launch (runner option; 0 = none)")
     sweep.add_argument("--launch-timeout-s", type=float,
                        help=f"kill a launch after this long (default {defaults.launch_timeout_s:.0f})")
@@ -80,11 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_backends_from_formats(args: argparse.Namespace) -> list[str]:
+    """--formats once took backend names too: move those to --backends; returns the names moved."""
+    moved = [name for name in args.formats or () if name not in PROGRAM_FORMATS]
+    if moved:
+        args.backends = tuple(args.backends or ()) + tuple(moved)
+        args.formats = tuple(name for name in args.formats if name in PROGRAM_FORMATS) or None
+    return moved
+
+
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
     values = {
         "iterations": args.iterations, "warmup": args.warmup, "launches": args.launches,
         "cooldown_s": args.cooldown_s, "cooldown_max_s": args.cooldown_max_s, "core": args.core,
-        "configurations": args.configs, "formats": args.formats, "max_time_ms": args.max_time_ms,
+        "configurations": args.configs, "backends": args.backends, "formats": args.formats, "max_time_ms": args.max_time_ms,
         "launch_timeout_s": args.launch_timeout_s, "reconnect_attempts": args.reconnect_attempts,
         "drop_caches": False if args.no_drop_caches else None,
     }
@@ -147,6 +159,10 @@ def unsupported_warning(report: RunReport) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    moved = split_backends_from_formats(args)
+    if moved:
+        print(f"warning: --formats {','.join(moved)} names backends; --formats is now for file formats "
+              f"(pte, ptl): use --backends {','.join(moved)}", file=sys.stderr)
     opened = None
     request = None
     try:
@@ -177,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         print_resume_hint(request, opened)
         return EXIT_PARTIAL
-    except BenchError as exc:
+    except (BenchError, FormatError) as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         print_resume_hint(request, opened)
         return EXIT_ERROR

@@ -5,7 +5,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from export.manifest import ProgramEntry
+from formats.manifest import ProgramEntry
 from export.models import file_sha256
 
 # Bump when a change to export/ alters the programs it writes for the same inputs.

@@ -9,6 +9,7 @@ from export.config import BACKENDS, ExportConfig, parse_k_option, parse_name_lis
 from export.errors import ExportError
 from export.events import ExportEvent
 from export.pipeline import MANIFEST_NAME, run_export
+from formats.errors import FormatError
 from export.split_points import DEFAULT_SPLIT_POINTS, SPLIT_POINT_NAMES
 
 EXIT_BAD_INPUT = 2
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_from_args(args)
         manifest = run_export(config, on_event=print_event)
-    except ExportError as error:
+    except (ExportError, FormatError) as error:
         print(f"export: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"{len(manifest.programs)} programs; manifest: {config.out_dir / MANIFEST_NAME}")

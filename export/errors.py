@@ -28,6 +28,3 @@ class OutputNotWritable(ExportError):
 class ProgramExportError(ExportError):
     """Lowering or serialising one program failed."""
 
-
-class ManifestError(ExportError):
-    """A manifest file is missing, corrupt, or of an unknown schema or schema version."""

@@ -11,11 +11,12 @@ from torch import nn
 from export.cache import program_cache_key, reusable_entry
 from export.config import ExportConfig
 from export.costs import dtype_name, measure_costs
-from export.errors import ManifestError, OutputNotWritable
+from export.errors import OutputNotWritable
+from formats.errors import ManifestError
 from export.events import PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent, ignore_event
 from export.executorch_writer import write_pte
 from export.lite_writer import write_ptl
-from export.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
+from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
 from export.models import ModelShape, file_sha256, load_weights, seeded_vgg16
 from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import prepare_reductions

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from export.config import ExportConfig
-from export.manifest import NoiseInfo, ReductionInfo
+from formats.manifest import NoiseInfo, ReductionInfo
 from export.noise import NOISE_OP_NAME, SEED_POLICY, GaussianNoise
 from export.pca import PcaProjection
 from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead

@@ -17,7 +17,7 @@ from pathlib import Path
 from export.config import BACKENDS, ExportConfig, parse_name_list
 from export.errors import ExportError
 from export.events import ExportEvent
-from export.manifest import Manifest
+from formats.manifest import Manifest
 from export.pipeline import run_export
 
 MB = 1e6

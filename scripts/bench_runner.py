@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from export.errors import ExportError
-from export.manifest import Manifest, load_manifest, program_file
+from formats.manifest import Manifest, load_manifest, program_file
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_ROOT = REPO / "android_app" / "build"

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.adb_connection import connect  # noqa: E402
-from bench.device_link import DeviceLink  # noqa: E402
+from bench.adb.connection import connect  # noqa: E402
+from bench.adb.reconnect import DeviceLink  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
-from bench.run_session import RunReport, RunRequest, execute_run, open_run  # noqa: E402
-from bench.serials import LOOPBACK_SERIAL  # noqa: E402
-from bench.sweep_config import SweepConfig  # noqa: E402
+from bench.sweep.run import RunReport, RunRequest, execute_run, open_run  # noqa: E402
+from bench.adb.serials import LOOPBACK_SERIAL  # noqa: E402
+from bench.sweep.settings import SweepConfig  # noqa: E402
 
 
 def runner_measured_ms(row: dict) -> float:
@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="results folder (default: a temporary folder)")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--launches", type=int, default=2)
-    parser.add_argument("--formats", default="xnnpack")
+    parser.add_argument("--backends", default="xnnpack")
     args = parser.parse_args(argv)
     config = SweepConfig(iterations=args.iterations, launches=args.launches, cooldown_s=0, cooldown_max_s=0,
-                         formats=tuple(args.formats.split(",")), drop_caches=False)
+                         backends=tuple(args.backends.split(",")), drop_caches=False)
     try:
         with contextlib.ExitStack() as stack:
             out = args.out or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="splitbench-results-")))

@@ -25,7 +25,7 @@ echo "== 1/3 export: seven configurations, full-size VGG-16 -> $export_dir"
 echo "== 2/3 sweep on $serial"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"
 "$py" bench/run_device.py --serial "$serial" --manifest "$export_dir/manifest.json" \
-  --formats "${SPLITBENCH_FORMATS:-xnnpack,lite}" --out "results/$stamp" ${args[@]+"${args[@]}"} || sweep_rc=$?
+  --backends "${SPLITBENCH_BACKENDS:-xnnpack,lite}" --out "results/$stamp" ${args[@]+"${args[@]}"} || sweep_rc=$?
 # 1 = a partial sweep: its failed rows are reported by the analysis; anything else stops here.
 case "${sweep_rc:-0}" in 0|1) ;; *) exit "$sweep_rc" ;; esac
 

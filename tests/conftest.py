@@ -16,9 +16,17 @@ from runner_builds import HOST_BUNDLE, LITE_BUNDLE, ensure_bundle
 
 if TYPE_CHECKING:
     from export.config import ExportConfig
-    from export.manifest import Manifest
+    from formats.manifest import Manifest
 
 SMALL_EXPORT_CACHE = "splitbench_small_export"
+# A test that needs an export or a runner build is slow: the quick run (`pytest -m "not slow"`) leaves it out.
+SLOW_FIXTURES = frozenset({"small_export", "host_runner_bundle", "lite_runner_bundle"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def small_export_config(out_dir: Path) -> ExportConfig:
@@ -43,7 +51,7 @@ def small_export(request, tmp_path_factory) -> tuple[Path, Manifest]:
     hashes, about 2 s; the first build takes about a minute) and copied from there; the copy is private to
     this session.
     """
-    from export.manifest import load_manifest
+    from formats.manifest import load_manifest
     from export.pipeline import MANIFEST_NAME, run_export
 
     cache = getattr(request.config, "cache", None)

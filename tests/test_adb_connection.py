@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from bench import adb_connection
-from bench.adb_connection import DeviceStat, connect
-from bench.adb_keys import ensure_key_pair
+from bench.adb import connection as adb_connection
+from bench.adb.connection import DeviceStat, connect
+from bench.adb.keys import ensure_key_pair
 from bench.errors import (
     AuthenticationFailed,
     CommandTimedOut,
@@ -21,7 +21,7 @@ from bench.errors import (
     TransferFailed,
 )
 from bench.loopback import FaultPlan, LoopbackDevice
-from bench.serials import InvalidSerial
+from bench.adb.serials import InvalidSerial
 
 AWKWARD_NAME = "model 'v1' \"final\" $HOME;`x`.pte"
 

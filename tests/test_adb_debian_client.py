@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.adb_keys import ensure_key_pair
+from bench.adb.keys import ensure_key_pair
 from bench.loopback import LoopbackDevice
-from bench.loopback.adb_server import private_adb_server
+from scripts.adb_server import private_adb_server
 
 ADB_MISSING = "Debian's adb client is needed for these tests: run `sudo apt-get install -y adb` (CI does)"
 
@@ -47,7 +47,7 @@ class AdbClient:
 
 @pytest.fixture
 def adb_home(tmp_path):
-    """HOME of the private adb server, holding a key pair made by bench.adb_keys (adb loads it at start-up)."""
+    """HOME of the private adb server, holding a key pair made by bench.adb.keys (adb loads it at start-up)."""
     home = tmp_path / "home"
     ensure_key_pair(home / ".android" / "adbkey")
     return home

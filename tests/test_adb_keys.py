@@ -2,7 +2,7 @@ import stat
 
 from adb_shell.auth.sign_pythonrsa import PythonRSASigner
 
-from bench.adb_keys import ensure_key_pair, load_signer
+from bench.adb.keys import ensure_key_pair, load_signer
 from bench.loopback.accepted_keys import parse_android_public_key, signature_matches
 
 

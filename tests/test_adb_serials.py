@@ -1,6 +1,6 @@
 import pytest
 
-from bench.serials import InvalidSerial, SerialKind, parse_serial
+from bench.adb.serials import InvalidSerial, SerialKind, parse_serial
 
 
 def test_host_and_port():

@@ -2,7 +2,7 @@ import subprocess
 
 import pytest
 
-from bench.shell_quote import MARKER_PREFIX, mark_command, quote_argv
+from bench.adb.quoting import MARKER_PREFIX, mark_command, quote_argv
 
 AWKWARD = ["it's", 'say "hi"', "$HOME and `id`", "a b\tc", "semi;colon", "back\\slash", "", "*"]
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.errors import AnalysisError, CorruptResults, EmptyResults, ResultsNotFound, UnsupportedSchema
+from analysis.errors import AnalysisError, EmptyResults, ResultsNotFound
+from formats.errors import FormatError, ResultsError, UnsupportedSchema
 from analysis.loading import load_results
 
 DATA = Path(__file__).parent / "data" / "analysis"
@@ -80,7 +81,7 @@ def test_broken_middle_line_is_an_error_not_a_skip(tmp_path):
     lines = (folder / "results.jsonl").read_text().splitlines(keepends=True)
     lines[4] = lines[4][:40] + "\n"
     (folder / "results.jsonl").write_text("".join(lines))
-    with pytest.raises(CorruptResults, match=r"results.jsonl:5: not valid JSON"):
+    with pytest.raises(ResultsError, match=r"results.jsonl:5: not valid JSON"):
         load_results([folder])
 
 
@@ -89,7 +90,7 @@ def test_unknown_run_json_version_names_run_json(tmp_path):
     run_info = json.loads((folder / "run.json").read_text())
     run_info["schema_version"] = 7
     (folder / "run.json").write_text(json.dumps(run_info))
-    with pytest.raises(UnsupportedSchema, match=r"run.json: splitbench.run schema_version 7 is not supported \(supported: 1\)"):
+    with pytest.raises(UnsupportedSchema, match=r"run.json: splitbench.run schema_version 7 is not supported \(supported: 1, 2\)"):
         load_results([folder])
 
 
@@ -116,7 +117,7 @@ def test_row_missing_a_field_is_refused(tmp_path):
     rows = read_rows(folder)
     del rows[2]["launch_kind"]
     write_rows(folder, rows)
-    with pytest.raises(CorruptResults, match="results.jsonl:3: row lacks launch_kind"):
+    with pytest.raises(ResultsError, match="results.jsonl:3: row lacks launch_kind"):
         load_results([folder])
 
 
@@ -125,7 +126,7 @@ def test_ok_row_without_runner_timing_is_refused(tmp_path):
     rows = read_rows(folder)
     rows[0]["runner"] = None
     write_rows(folder, rows)
-    with pytest.raises(CorruptResults, match="status ok but no runner timing"):
+    with pytest.raises(ResultsError, match="status ok but no runner timing"):
         load_results([folder])
 
 
@@ -167,6 +168,9 @@ def test_missing_path_and_folder_without_results_are_clear_errors(tmp_path):
         load_results([])
 
 
-def test_every_loading_error_derives_from_the_one_root():
-    for error in (ResultsNotFound, UnsupportedSchema, EmptyResults, CorruptResults):
+def test_every_loading_error_derives_from_one_of_two_roots():
+    """Folder-level problems are the analysis's own; a file that is not what it claims is a format error."""
+    for error in (ResultsNotFound, EmptyResults):
         assert issubclass(error, AnalysisError)
+    for error in (UnsupportedSchema, ResultsError):
+        assert issubclass(error, FormatError)

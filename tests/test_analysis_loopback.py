@@ -17,7 +17,7 @@ def loopback_results(small_export, host_runner_bundle, lite_runner_bundle, tmp_p
     manifest_path, _ = small_export
     results_dir = tmp_path_factory.mktemp("loopback_results")
     code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(results_dir),
-                            "--formats", "xnnpack,lite", "--launches", "2", "--iterations", "3", "--warmup", "1",
+                            "--backends", "xnnpack,lite", "--launches", "2", "--iterations", "3", "--warmup", "1",
                             "--cooldown-s", "0", "--cooldown-max-s", "0"])
     assert code == 0
     (run_folder,) = [path for path in results_dir.iterdir() if path.is_dir()]

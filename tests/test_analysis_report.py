@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.__main__ import main
-from analysis.configurations import PAPER_CONFIGURATIONS
+from formats.paper import PAPER_CONFIGURATIONS
 from analysis.pipeline import analyse
 
 DATA = Path(__file__).parent / "data" / "analysis"

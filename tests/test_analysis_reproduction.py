@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.configurations import display_name, order_configurations
+from analysis.configurations import display_name
+from formats.paper import order_configurations
 from analysis.loading import load_results
 from analysis.reproduction import (
     MAX_SPLIT, MEAN_OF_SPLITS, MIN_SPLIT, PAPER_LOAD_INCREASE_PERCENT, PAPER_MEMORY_INCREASE_PERCENT, percent_increase,

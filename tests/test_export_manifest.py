@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from export.costs import measure_costs
-from export.errors import ManifestError
-from export.manifest import Manifest, load_manifest, write_manifest
+from formats.errors import ManifestError
+from formats.manifest import Manifest, load_manifest, write_manifest
 from export.models import ModelShape, seeded_vgg16
 from export.split_model import split_vgg16
 

@@ -11,7 +11,7 @@ import torch
 
 from conftest import small_export_config
 from export.config import ExportConfig
-from export.manifest import program_file
+from formats.manifest import program_file
 from export.models import ModelShape, file_sha256, seeded_vgg16
 from export.pca import load_projection
 from export.pipeline import run_export

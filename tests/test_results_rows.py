@@ -4,11 +4,13 @@ import json
 
 import pytest
 
-from bench.errors import ResultsError
-from bench.results import ResultRow, RunFolder, new_run_id, scan_rows
+from formats.errors import ResultsError, UnsupportedSchema
+from formats.results import ResultRow
+from formats.run_folder import RunFolder, new_run_id, scan_rows
 
 
-def make_row(program_id="full.xnnpack", launch_index=0, row_index=0, status="ok"):
+def make_row(program_id="full.xnnpack", launch_index=0, row_index=0, status="runner_crash"):
+    """A row without a runner result (an ok row must carry one: formats.results.check_row)."""
     return ResultRow(run_id="r", row_index=row_index, program_id=program_id, launch_index=launch_index,
                      launch_kind="first" if launch_index == 0 else "warm", page_cache_dropped=False,
                      status=status, core=1, threads=1, device={}, manifest_entry={}, runner=None,
@@ -54,14 +56,14 @@ def test_corrupt_middle_line_repeated_key_and_unknown_version_are_errors(tmp_pat
     path = tmp_path / "results.jsonl"
     good = json.dumps(make_row().to_json())
     path.write_text("not json\n" + good + "\n")
-    with pytest.raises(ResultsError, match="line 1 is not a JSON row"):
+    with pytest.raises(ResultsError, match=r"results.jsonl:1: not valid JSON"):
         scan_rows(path)
     path.write_text(good + "\n" + good + "\n")
     with pytest.raises(ResultsError, match="repeats full.xnnpack launch 0"):
         scan_rows(path)
     future = dict(make_row().to_json(), schema_version=9)
     path.write_text(json.dumps(future) + "\n")
-    with pytest.raises(ResultsError, match="version 9.*reads splitbench.result_row versions \\[1\\]"):
+    with pytest.raises(UnsupportedSchema, match=r"splitbench.result_row schema_version 9 is not supported \(supported: 1\)"):
         scan_rows(path)
 
 

@@ -14,7 +14,7 @@ def test_a_lite_sweep_measures_every_ptl_program_with_the_lite_runner(small_expo
                                                                       lite_runner_bundle, tmp_path, capsys):
     manifest_path, manifest = small_export
     code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path),
-                            "--formats", "lite", "--launches", "1", "--no-drop-caches", *QUICK])
+                            "--backends", "lite", "--launches", "1", "--no-drop-caches", *QUICK])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rows = read_rows(tmp_path)
@@ -41,7 +41,7 @@ def test_without_a_lite_build_ptl_programs_are_unsupported_rows_and_the_sweep_is
     out = tmp_path / "out"
     code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(out),
                             "--runner-bundle", str(build_root / HOST_BUNDLE.parent.name / "bundle"),
-                            "--configs", "full,conv5_1_simple", "--formats", "xnnpack,lite", "--launches", "2",
+                            "--configs", "full,conv5_1_simple", "--backends", "xnnpack,lite", "--launches", "2",
                             "--no-drop-caches", *QUICK])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == run_device.EXIT_PARTIAL

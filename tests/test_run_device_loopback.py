@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench import run_device
-from bench.results import scan_rows
+from formats.run_folder import scan_rows
 from test_sweep_fakes import runner_result_json, write_script_bundle
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def test_every_configuration_runs_with_real_runner_output(small_export, host_run
     manifest_path, manifest = small_export
     # .ptl programs (the 450 MB Lite runner): test_run_device_lite_loopback.py
     code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path),
-                            "--formats", "xnnpack,portable", "--launches", "2", *QUICK])
+                            "--backends", "xnnpack,portable", "--launches", "2", *QUICK])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rows = read_rows(tmp_path)
@@ -72,7 +72,7 @@ def test_a_crashing_runner_gives_crash_rows_and_the_sweep_goes_on(small_export, 
         "esac\n"))
     code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path / "out"),
                             "--runner-bundle", str(bundle), "--configs", "full,conv5_1_simple,conv5_2_simple",
-                            "--formats", "xnnpack", "--launches", "2", "--no-drop-caches", *QUICK])
+                            "--backends", "xnnpack", "--launches", "2", "--no-drop-caches", *QUICK])
     assert code == 0, capsys.readouterr().err
     rows = read_rows(tmp_path / "out")
     statuses = {(r["program_id"], r["launch_index"]): r["status"] for r in rows}
@@ -93,7 +93,7 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(small_export, tmp_path, cap
     assert run_device.main(["--serial", "loopback", "--manifest", str(tmp_path / "none.json"), "--out", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path),
-                            "--core", "64", "--formats", "xnnpack", "--configs", "full"]) == 2
+                            "--core", "64", "--backends", "xnnpack", "--configs", "full"]) == 2
     assert "core 64 is not online" in capsys.readouterr().err
     assert run_device.main(["--serial", "127.0.0.1:1", "--manifest", str(manifest_path), "--out", str(tmp_path)]) == 2
     assert "no ADB device answered at 127.0.0.1:1" in capsys.readouterr().err
@@ -107,7 +107,7 @@ def test_ctrl_c_keeps_rows_prints_resume_command_and_resume_finishes(small_expor
     out = tmp_path / "out"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     command = [sys.executable, str(REPO / "bench" / "run_device.py"), "--serial", "loopback",
-               "--manifest", str(manifest_path), "--out", str(out), "--formats", "xnnpack,portable",
+               "--manifest", str(manifest_path), "--out", str(out), "--backends", "xnnpack,portable",
                "--launches", "2", "--no-drop-caches", *QUICK]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -141,7 +141,7 @@ def test_ctrl_c_keeps_rows_prints_resume_command_and_resume_finishes(small_expor
 
 def test_a_device_lost_for_good_is_a_partial_sweep_with_exit_code_1(small_export, host_runner_bundle, tmp_path,
                                                                      capsys, monkeypatch):
-    from bench.adb_connection import connect
+    from bench.adb.connection import connect
     from bench.loopback import LoopbackDevice
 
     manifest_path, _ = small_export
@@ -157,7 +157,7 @@ def test_a_device_lost_for_good_is_a_partial_sweep_with_exit_code_1(small_export
         monkeypatch.setattr(run_device, "device_connector", this_device)
         monkeypatch.setattr(run_device, "print_progress", vanish_at_the_third_launch)
         code = run_device.main(["--serial", "loopback", "--manifest", str(manifest_path), "--out", str(tmp_path / "out"),
-                                "--configs", "full,conv5_1_simple", "--formats", "xnnpack", "--launches", "2",
+                                "--configs", "full,conv5_1_simple", "--backends", "xnnpack", "--launches", "2",
                                 "--reconnect-attempts", "0", "--no-drop-caches", *QUICK])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1

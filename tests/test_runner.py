@@ -298,7 +298,7 @@ def _measured_programs(manifest, fmt: str):
 
 
 def test_small_export_programs_match_python_runtime(runner, small_export, input_gen):
-    from export.manifest import program_file
+    from formats.manifest import program_file
 
     manifest_path, manifest = small_export
     entries = _measured_programs(manifest, "pte")
@@ -317,7 +317,7 @@ def test_small_export_programs_match_python_runtime(runner, small_export, input_
 
 
 def test_noisy_program_draws_fresh_noise_per_launch(runner, small_export):
-    from export.manifest import program_file
+    from formats.manifest import program_file
 
     manifest_path, manifest = small_export
     noisy = [e for e in _measured_programs(manifest, "pte") if e.noise is not None and e.backend == "xnnpack"]
@@ -332,7 +332,7 @@ def test_lite_programs_match_python_lite_interpreter(small_export, input_gen, li
     import torch
     from torch.jit.mobile import _load_for_lite_interpreter
 
-    from export.manifest import program_file
+    from formats.manifest import program_file
 
     manifest_path, manifest = small_export
     entries = [e for e in _measured_programs(manifest, "ptl") if e.noise is None]
@@ -355,7 +355,7 @@ def test_lite_programs_match_python_lite_interpreter(small_export, input_gen, li
 
 
 def test_lite_program_without_input_shape_is_refused(small_export, lite_runner):
-    from export.manifest import program_file
+    from formats.manifest import program_file
 
     manifest_path, manifest = small_export
     path = program_file(manifest_path, _measured_programs(manifest, "ptl")[0])

@@ -2,10 +2,10 @@
 
 import pytest
 
-from bench.core_choice import choose_core
-from bench.device_facts import (CoreFacts, DeviceFacts, parse_cpu_list, parse_device_facts,
+from bench.device.cores import choose_core
+from bench.device.facts import (CoreFacts, DeviceFacts, parse_cpu_list, parse_device_facts,
                                 parse_df_available_bytes, platform_of)
-from bench.env_snapshot import parse_env_snapshot
+from bench.device.environment import parse_env_snapshot
 from bench.errors import CoreUnavailable
 
 PIXEL_OUTPUT = """\

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.adb_connection import connect
-from bench.device_link import DeviceLink
+from bench.adb.connection import connect
+from bench.adb.reconnect import DeviceLink
 from bench.errors import InsufficientStorage, SweepStopped
 from bench.loopback import FaultPlan, LoopbackDevice
-from bench.results import scan_rows
-from bench.run_session import RunRequest, execute_run, open_run
-from bench.sweep_config import SweepConfig
+from formats.run_folder import scan_rows
+from bench.sweep.run import RunRequest, execute_run, open_run
+from bench.sweep.settings import SweepConfig
 
 CONFIGS = ("full", "conv5_1_simple", "conv5_2_reduced")
 

@@ -8,10 +8,10 @@ import shlex
 
 import pytest
 
-from bench.device_link import DeviceLink
-from bench.errors import ResultsError
-from bench.run_session import RunRequest, execute_run, open_run
-from bench.sweep_config import SweepConfig
+from bench.adb.reconnect import DeviceLink
+from formats.errors import ResultsError
+from bench.sweep.run import RunRequest, execute_run, open_run
+from bench.sweep.settings import SweepConfig
 from test_sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
 CONFIGS = ["full", "conv5_1_simple", "conv5_2_simple"]

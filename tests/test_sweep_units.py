@@ -5,17 +5,19 @@ import json
 
 import pytest
 
-from bench.cooldown import CooldownPolicy, cool_down
-from bench.deploy import DeviceLayout
-from bench.device_facts import DeviceFacts
-from bench.device_link import DeviceLink
-from bench.errors import DeviceLost, DeviceUnreachable, ManifestError, SettingsError, UnsupportedDevice
-from bench.launch import classify_launch, parse_runner_json
-from bench.programs import load_manifest_file, program_from_entry, select_programs
-from bench.progress import PendingLaunch, ProgressEvent, RemainingTimeEstimator, format_progress
-from bench.runner_bundle import find_runner_bundle
-from bench.sweep import SweepPlan
-from bench.sweep_config import SweepConfig
+from bench.device.cooldown import CooldownPolicy, cool_down
+from bench.sweep.deploy import DeviceLayout
+from formats.device_facts import DeviceFacts
+from bench.adb.reconnect import DeviceLink
+from bench.errors import DeviceLost, DeviceUnreachable, SettingsError, UnsupportedDevice
+from formats.errors import ManifestError
+from bench.sweep.launch import classify_launch
+from formats.runner_result import find_runner_result
+from bench.sweep.programs import load_manifest_file, program_from_entry, select_programs
+from bench.sweep.progress import PendingLaunch, ProgressEvent, RemainingTimeEstimator, format_progress
+from bench.sweep.runners import find_runner_bundle
+from bench.sweep.loop import SweepPlan
+from bench.sweep.settings import SweepConfig
 from test_sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 PAPER = ["full", "conv5_1_simple", "conv5_2_simple", "conv5_3_simple",
@@ -33,7 +35,7 @@ def test_classify_launch():
     assert classify_launch(124, "", 60.0, 60)[0] == "timeout"
     assert classify_launch(137, "", 61.0, 60)[0] == "timeout"  # killed after the limit
     assert classify_launch(137, "", 2.0, 60)[0] == "runner_crash"  # killed early: not our limit
-    assert parse_runner_json('{"schema": "other"}') is None
+    assert find_runner_result('{"schema": "other"}') is None
 
 
 class FakeClock:
@@ -94,12 +96,15 @@ def test_programs_in_paper_order_filtered_cloud_left_out(tmp_path):
     manifest = load_manifest_file(manifest_path)
     programs = select_programs(manifest)
     assert [p.configuration for p in programs] == PAPER + ["conv4_3_simple"]
-    chosen = select_programs(manifest, configurations=["conv5_2_reduced", "full"], formats=["xnnpack"])
+    chosen = select_programs(manifest, configurations=["conv5_2_reduced", "full"], backends=["xnnpack"])
     assert [p.program_id for p in chosen] == ["full.xnnpack", "conv5_2_reduced.xnnpack"]
+    assert select_programs(manifest, formats=["pte"]) == programs  # every program here is a .pte
     with pytest.raises(ManifestError, match="--configs names conv9_9_simple"):
         select_programs(manifest, configurations=["conv9_9_simple"])
-    with pytest.raises(ManifestError, match="--formats names lite"):
-        select_programs(manifest, formats=["lite"])
+    with pytest.raises(ManifestError, match="--backends names lite"):
+        select_programs(manifest, backends=["lite"])
+    with pytest.raises(ManifestError, match="--formats names ptl"):
+        select_programs(manifest, formats=["ptl"])
 
 
 def test_manifest_errors_are_one_clear_line(tmp_path):

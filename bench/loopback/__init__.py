@@ -5,7 +5,7 @@ sync paths are rewritten to it), `getprop` answers this host's facts, /proc and 
 Services: shell (v1 and v2), exec, sync (STAT, LIST, SEND, RECV, QUIT); authentication is optional.
 
     with LoopbackDevice("/tmp/sandbox") as device:
-        connection = bench.adb_connection.connect(device.serial)
+        connection = bench.adb.connection.connect(device.serial)
 
 or, in a terminal: `python -m bench.loopback --port 5555 --sandbox DIR [--auth --adb-keys FILE]`
 (the adb server lists a device on an odd port 5555-5585 by itself, as emulator-(port-1)).

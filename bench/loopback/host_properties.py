@@ -7,26 +7,15 @@ import platform
 import socket
 from pathlib import Path
 
+from formats.abi import abi_of_machine
+
 LOOPBACK_MODEL = "splitbench loopback"
 LOOPBACK_PRODUCT_NAME = "splitbench_loopback"
 LOOPBACK_DEVICE_NAME = "loopback"
 
-# uname -m -> Android ABI name
-_ABI_BY_MACHINE = {
-    "x86_64": "x86_64",
-    "amd64": "x86_64",
-    "aarch64": "arm64-v8a",
-    "arm64": "arm64-v8a",
-    "armv7l": "armeabi-v7a",
-    "armv8l": "armeabi-v7a",
-    "i686": "x86",
-    "i386": "x86",
-}
-
-
 def android_abi(machine: str) -> str:
     """Android's ABI name for a `uname -m` machine; the machine itself when Android has no name for it."""
-    return _ABI_BY_MACHINE.get(machine, machine)
+    return abi_of_machine(machine) or machine
 
 
 def _read_first_line(path: str) -> str | None:
@@ -89,4 +78,6 @@ def host_properties() -> dict[str, str]:
         "ro.kernel.version": uname.release,
         "ro.boot.hardware": cpu_name,
         "ro.serialno": f"loopback-{os.getuid()}",
+        # Says "this is splitbench's loopback device" to the sweep (bench.device.facts reads it).
+        "ro.splitbench.loopback": "1",
     }

@@ -112,7 +112,7 @@ def run_info(iterations=4, launches=3):
     return {
         "schema": "splitbench.run", "schema_version": 1, "run_id": RUN_ID, "created_utc": "2026-11-23T10:00:00Z",
         "settings": {"iterations": iterations, "warmup": 1, "launches": launches, "cooldown_s": 5, "cooldown_max_s": 60,
-                     "core": CORE, "threads": 1, "configs": None, "formats": None, "max_time_ms": 0},
+                     "core": CORE, "threads": 1, "configurations": None, "formats": None, "max_time_ms": 0},
         "harness": {"splitbench": "0.1.0", "python": "3.11.7", "host": "Linux-x86_64", "runner_version": "0.1.0"},
         "manifest": {"path": "artifacts/export/manifest.json", "sha256": "f" * 64},
         "device": DEVICE,

@@ -1,4 +1,8 @@
-"""The export manifest (docs/formats.md, section 1): dataclasses, JSON round trip, validated loading."""
+"""The export manifest, manifest.json (docs/formats.md, section 1): dataclasses, writer, validated reader.
+
+Written by export/, read by bench/ (which programs to run) and by tests; analysis/ sees only the program
+entries that bench/ copies into each results row.
+"""
 from __future__ import annotations
 
 import json
@@ -7,13 +11,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from export.errors import ManifestError
+from formats.errors import ManifestError
+from formats.paper import PROGRAM_FORMATS
 
 MANIFEST_SCHEMA = "splitbench.manifest"
 MANIFEST_SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = (1,)
 ROLES = ("full", "client", "cloud")
-FORMATS = ("pte", "ptl")
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class ProgramEntry:
         if values["role"] not in ROLES:
             raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; "
                                 f"expected one of {', '.join(ROLES)}")
-        if values["format"] not in FORMATS:
+        if values["format"] not in PROGRAM_FORMATS:
             raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; expected pte or ptl")
         if values["reduction"] is not None:
             values["reduction"] = _build(ReductionInfo, values["reduction"], f"reduction of {values['id']}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.device_facts import DeviceFacts
+from formats.device_facts import DeviceFacts
 from bench.errors import CoreUnavailable
 
 

@@ -7,21 +7,19 @@ then the runner's exit code, stdout and the tail of its stderr.
 
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from dataclasses import dataclass
 
-from bench.deploy import DeviceLayout, DeviceRunner
-from bench.device_shell import ShellConnection, run_script, section_marker, split_sections
-from bench.env_snapshot import EnvSnapshot, env_snapshot_from_sections, snapshot_script
+from bench.sweep.deploy import DeviceLayout, DeviceRunner
+from bench.adb.scripts import ShellConnection, run_script, section_marker, split_sections
+from bench.device.environment import EnvSnapshot, env_snapshot_from_sections, snapshot_script
 from bench.errors import CommandTimedOut
-from bench.programs import Program
-from bench.results import utc_now_text
-from bench.sweep_config import SweepConfig
+from bench.sweep.programs import Program
+from formats.run_folder import utc_now_text
+from formats.runner_result import find_runner_capabilities, find_runner_result
+from bench.sweep.settings import SweepConfig
 
-RUNNER_RESULT_SCHEMA = "splitbench.runner_result"
-RUNNER_CAPABILITIES_SCHEMA = "splitbench.runner_capabilities"
 STDERR_TAIL_BYTES = 16384
 TIMEOUT_EXIT_CODE = 124  # `timeout` when the time limit ended the command
 KILL_GRACE_S = 5
@@ -125,7 +123,7 @@ def read_runner_capabilities(connection: ShellConnection, runner: DeviceRunner) 
     """The deployed runner's ``--version`` JSON (splitbench.runner_capabilities), or None if it gave none."""
     result = run_script(connection, f"LD_LIBRARY_PATH={shlex.quote(runner.lib_dir)} "
                                     f"{shlex.quote(runner.executable)} --version 2>&1", timeout_s=120)
-    return find_json_object(result.output, RUNNER_CAPABILITIES_SCHEMA)
+    return find_runner_capabilities(result.output)
 
 
 def timed_out_outcome(message: str, started_utc: str, wall_s: float) -> LaunchOutcome:
@@ -140,27 +138,6 @@ def parse_exit_code(text: str | None) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
-def find_json_object(output: str, schema: str) -> dict | None:
-    """The JSON object of ``schema`` in a command's output: the whole output, or else its last
-    line that is one (log lines around it are passed over)."""
-    candidates = [output.strip()] + [line.strip() for line in reversed(output.splitlines())]
-    for text in candidates:
-        if not text.startswith("{"):
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict) and value.get("schema") == schema:
-            return value
-    return None
-
-
-def parse_runner_json(stdout: str) -> dict | None:
-    """The runner's result object."""
-    return find_json_object(stdout, RUNNER_RESULT_SCHEMA)
-
-
 def classify_launch(exit_code: int | None, stdout: str, wall_s: float, timeout_s: float) -> tuple[str, dict | None]:
     """(row status, runner JSON or None) for a finished launch.
 
@@ -169,7 +146,7 @@ def classify_launch(exit_code: int | None, stdout: str, wall_s: float, timeout_s
     - runner_error: the runner reported status "error" (load failure, bad model, ...)
     - ok: status "ok" and exit code 0
     """
-    runner = parse_runner_json(stdout)
+    runner = find_runner_result(stdout)
     if exit_code == TIMEOUT_EXIT_CODE or (exit_code == 128 + 9 and wall_s >= timeout_s):
         return "timeout", runner
     if runner is None or exit_code is None or exit_code >= 128:

@@ -11,19 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.core_choice import choose_core
-from bench.deploy import DeployReport, DeviceLayout, deploy, deploy_items
-from bench.device_facts import DeviceFacts, collect_device_facts
-from bench.device_link import DeviceLink
-from bench.errors import ResultsError, SettingsError
-from bench.programs import LoadedManifest, Program, load_manifest_file, select_programs
-from bench.results import RunFolder, new_run_id
-from bench.run_log import RunLog, new_run_header
-from bench.launch import read_runner_capabilities
-from bench.runner_bundle import (LiteRunnerChoice, RunnerBundle, find_lite_runner_bundle, find_runner_bundle,
-                                 lite_runtime_missing_reason)
-from bench.sweep import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
-from bench.sweep_config import SweepConfig
+from bench.adb.reconnect import DeviceLink
+from bench.device.cores import choose_core
+from bench.device.facts import collect_device_facts
+from bench.errors import SettingsError
+from bench.sweep.deploy import DeployReport, DeviceLayout, deploy, deploy_items
+from bench.sweep.lite_runner import (LiteRunnerChoice, check_deployed_lite_runner, find_lite_runner_bundle,
+                                     lite_runner_deploy_failures, record_lite_runner)
+from bench.sweep.loop import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
+from bench.sweep.programs import LoadedManifest, Program, load_manifest_file, select_programs
+from bench.sweep.record import RunLog, new_run_header
+from bench.sweep.runners import RunnerBundle, find_runner_bundle
+from bench.sweep.settings import SweepConfig
+from formats.device_facts import DeviceFacts
+from formats.errors import ResultsError
+from formats.run_folder import RunFolder, new_run_id
 
 IDENTITY_FIELDS = ("model", "manufacturer", "fingerprint", "abi", "platform")
 
@@ -69,7 +71,8 @@ def open_run(request: RunRequest) -> OpenedRun:
         if request.manifest_path is None:
             raise SettingsError("no manifest given; pass --manifest artifacts/export/manifest.json")
         manifest = load_manifest_file(request.manifest_path)
-        programs = select_programs(manifest, request.config.configurations, request.config.formats)
+        programs = select_programs(manifest, request.config.configurations, request.config.backends,
+                                   request.config.formats)
         run_id = new_run_id(request.serial_spec)
         folder = RunFolder.new(request.results_dir, run_id)
         return OpenedRun(run_id, folder, request.config, manifest, programs, previous_info=None)
@@ -82,7 +85,7 @@ def open_run(request: RunRequest) -> OpenedRun:
     if manifest.sha256 != info["manifest"]["sha256"]:
         raise ResultsError(f"{manifest_path} changed since run {folder.run_id} started (sha256 differs); "
                            "resume with the manifest the run used, or start a new run")
-    programs = select_programs(manifest, config.configurations, config.formats)
+    programs = select_programs(manifest, config.configurations, config.backends, config.formats)
     repaired = folder.repair_truncated_tail()
     return OpenedRun(folder.run_id, folder, config, manifest, programs, previous_info=info,
                      repaired_tail_bytes=repaired)
@@ -118,7 +121,7 @@ def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
     layout = DeviceLayout()
     base_info = opened.previous_info or new_run_header(
         opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
-        opened.manifest.sha256, [p.program_id for p in opened.programs])
+        opened.manifest.sha256, opened.manifest.data.get("model") or {}, [p.program_id for p in opened.programs])
     log = RunLog.start(opened.folder, base_info, device, bundle, request.serial_spec, opened.repaired_tail_bytes)
     existing = opened.folder.existing_rows()
     with log.session_end(rows_before=existing.count):
@@ -144,34 +147,3 @@ def model_deploy_failures(programs: list[Program], report: DeployReport, layout:
     """program id -> why its model file is not on the device."""
     return {p.program_id: report.failures[layout.model_path(p)] for p in programs
             if layout.model_path(p) in report.failures}
-
-
-def lite_runner_deploy_failures(lite_programs: list[Program], report: DeployReport,
-                                layout: DeviceLayout) -> dict[str, str]:
-    """program id -> message for every .ptl program when a Lite runner file is not on the device."""
-    failure = report.first_failure_in(layout.lite_runner.folder)
-    if failure is None:
-        return {}
-    message = f"could not put the TorchScript Lite runner on the device ({failure}); check the device's storage"
-    return {p.program_id: message for p in lite_programs}
-
-
-def check_deployed_lite_runner(link: DeviceLink, run_id: str, choice: LiteRunnerChoice, report: DeployReport,
-                               layout: DeviceLayout) -> LiteRunnerChoice:
-    """Ask the deployed Lite runner for its runtimes (--version); without torchscript_lite it cannot run .ptl."""
-    if choice.bundle is None or report.first_failure_in(layout.lite_runner.folder) is not None:
-        return choice
-    capabilities = device_call(link, run_id, lambda c: read_runner_capabilities(c, layout.lite_runner))
-    reason = lite_runtime_missing_reason(choice.bundle, capabilities)
-    return choice if reason is None else LiteRunnerChoice(bundle=None, unavailable_reason=reason)
-
-
-def record_lite_runner(log: RunLog, choice: LiteRunnerChoice) -> None:
-    """The session's Lite runner in run.json: its bundle, or why the .ptl programs were not run."""
-    bundle = choice.bundle
-    log.session["lite_runner"] = {
-        "folder": str(bundle.folder) if bundle else None,
-        "runner_version": bundle.runner_version if bundle else None,
-        "unavailable_reason": choice.unavailable_reason,
-    }
-    log.write()

@@ -1,6 +1,6 @@
-"""Measure push throughput over the loopback device: adb-shell (bench.adb_connection) and, if installed, Debian's adb.
+"""Measure push throughput over the loopback device: adb-shell (bench.adb.connection) and, if installed, Debian's adb.
 
-python -m bench.loopback.push_throughput [--size-mb 100] [--repeats 3]
+python -m scripts.bench_push [--size-mb 100] [--repeats 3]
 Prints one line per client with the best and median MB/s (1 MB = 10^6 bytes).
 """
 
@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.adb_connection import connect
-from bench.adb_keys import ensure_key_pair
+from bench.adb.connection import connect
+from bench.adb.keys import ensure_key_pair
 from bench.errors import BenchError
-from bench.loopback.adb_server import private_adb_server
+from scripts.adb_server import private_adb_server
 from bench.loopback.device import LoopbackDevice
 
 
@@ -68,7 +68,7 @@ def measure_debian_adb(adb: str, device: LoopbackDevice, payload: Path, home: Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.loopback.push_throughput", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench_push", description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=100, help="size of the pushed file in MB (default 100)")
     parser.add_argument("--repeats", type=int, default=3, help="pushes per client (default 3)")
     args = parser.parse_args(argv)

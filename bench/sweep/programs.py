@@ -8,18 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from bench.errors import ManifestError
-from export import manifest as export_manifest
-from export.errors import ManifestError as ExportManifestError
+from formats.errors import ManifestError
+from formats.manifest import load_manifest
+from formats.paper import LITE_FORMAT, backend_sort_key, configuration_sort_key
 
 SWEPT_ROLES = ("full", "client")
-PAPER_CONFIGURATION_ORDER = (
-    "full",
-    "conv5_1_simple", "conv5_2_simple", "conv5_3_simple",
-    "conv5_1_reduced", "conv5_2_reduced", "conv5_3_reduced",
-)
-BACKEND_ORDER = ("xnnpack", "portable", "lite")
-LITE_FORMAT = "ptl"  # TorchScript Lite programs: they need the Lite build of the runner
 
 
 @dataclass(frozen=True)
@@ -61,15 +54,12 @@ class LoadedManifest:
 
 
 def load_manifest_file(path: Path) -> LoadedManifest:
-    """Read the manifest and validate it with export's reader (docs/formats.md section 1).
+    """Read the manifest and validate it with its reader (docs/formats.md section 1).
 
     The raw JSON is kept: rows carry each program's entry untouched.
     """
     path = Path(path)
-    try:
-        export_manifest.load_manifest(path)
-    except ExportManifestError as exc:
-        raise ManifestError(str(exc)) from None
+    load_manifest(path)
     raw = path.read_bytes()
     return LoadedManifest(path=path, sha256=hashlib.sha256(raw).hexdigest(), data=json.loads(raw))
 
@@ -94,17 +84,24 @@ def program_from_entry(entry: dict, manifest_folder: Path) -> Program:
 
 
 def paper_order_key(program: Program) -> tuple:
-    try:
-        configuration_rank = (0, PAPER_CONFIGURATION_ORDER.index(program.configuration), "")
-    except ValueError:
-        configuration_rank = (1, 0, program.configuration)
-    backend_rank = BACKEND_ORDER.index(program.backend) if program.backend in BACKEND_ORDER else len(BACKEND_ORDER)
-    return configuration_rank + (backend_rank, program.program_id)
+    return configuration_sort_key(program.configuration) + backend_sort_key(program.backend) + (program.program_id,)
+
+
+def _filtered(programs: list[Program], wanted: Sequence[str] | None, attribute: str, option: str) -> list[Program]:
+    if not wanted:
+        return programs
+    known = {getattr(p, attribute) for p in programs}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ManifestError(f"{option} names {','.join(unknown)}, not among the selected programs; "
+                            f"choose from {','.join(sorted(known))}")
+    return [p for p in programs if getattr(p, attribute) in wanted]
 
 
 def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | None = None,
-                    formats: Sequence[str] | None = None) -> list[Program]:
-    """Full and client programs, filtered by configuration id and by backend or file format, in paper order.
+                    backends: Sequence[str] | None = None, formats: Sequence[str] | None = None) -> list[Program]:
+    """Full and client programs, filtered by configuration id, backend (xnnpack, lite, ...) and file format
+    (pte, ptl), in paper order.
 
     Raises ManifestError if a filter names nothing in the manifest or nothing is left,
     and if a selected program's file is missing.
@@ -119,15 +116,10 @@ def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | No
             raise ManifestError(f"--configs names {','.join(unknown)}, not in {manifest.path}; "
                                 f"choose from {','.join(sorted(known))}")
         swept = [p for p in swept if p.configuration in configurations]
-    if formats:
-        known = {p.backend for p in swept} | {p.format for p in swept}
-        unknown = [f for f in formats if f not in known]
-        if unknown:
-            raise ManifestError(f"--formats names {','.join(unknown)}, not among the selected programs; "
-                                f"choose from {','.join(sorted(known))}")
-        swept = [p for p in swept if p.backend in formats or p.format in formats]
+    swept = _filtered(swept, backends, "backend", "--backends")
+    swept = _filtered(swept, formats, "format", "--formats")
     if not swept:
-        raise ManifestError(f"no full or client program selected from {manifest.path}; loosen --configs/--formats")
+        raise ManifestError(f"no full or client program selected from {manifest.path}; loosen --configs/--backends/--formats")
     for program in swept:
         if not program.local_path.is_file():
             raise ManifestError(f"{program.local_path} (program {program.program_id}) is missing; re-run the export")

@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-from bench.adb_connection import connect
+from bench.adb.connection import connect
 from bench.loopback import LoopbackDevice
-from bench.serials import LOOPBACK_SERIAL
+from bench.adb.serials import LOOPBACK_SERIAL
 
 
 @contextlib.contextmanager

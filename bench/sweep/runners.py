@@ -11,16 +11,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.device_facts import DeviceFacts
+from formats.device_facts import DeviceFacts
 from bench.errors import UnsupportedDevice
 
 RUNNER_BUNDLE_SCHEMA = "splitbench.runner_bundle"
 RUNNER_BUNDLE_SCHEMA_VERSIONS = (1,)
 RUNNER_EXECUTABLE = "splitbench_runner"
 BUILD_SCRIPTS = {"android": "android_app/build_android.sh", "linux": "android_app/build_host.sh"}
-LITE_RUNTIME = "torchscript_lite"  # the runtime name in `splitbench_runner --version`
-LITE_VARIANT_SUFFIX = "-lite"
-LITE_BUILD_COMMANDS = {"linux": "bash android_app/build_host.sh --with-lite"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class RunnerBundle:
 
 
 def default_build_root() -> Path:
-    return Path(__file__).resolve().parent.parent / "android_app" / "build"
+    return Path(__file__).resolve().parents[2] / "android_app" / "build"
 
 
 def bundle_folder_for(platform: str, abi: str, build_root: Path) -> Path:
@@ -132,58 +129,3 @@ def parse_mode(mode: object) -> int:
     if isinstance(mode, int):
         return mode
     return int(str(mode), 8)
-
-
-@dataclass(frozen=True)
-class LiteRunnerChoice:
-    """The Lite runner for the .ptl programs of a sweep, or why there is none (then they are not run)."""
-
-    bundle: RunnerBundle | None
-    unavailable_reason: str | None = None
-
-
-def lite_bundle_folder_next_to(plain_folder: Path) -> Path:
-    """``.../<platform>-<abi>/bundle`` -> ``.../<platform>-<abi>-lite/bundle``."""
-    plain_folder = Path(plain_folder)
-    variant = plain_folder.parent
-    return variant.with_name(variant.name + LITE_VARIANT_SUFFIX) / plain_folder.name
-
-
-def lite_runner_missing_reason(platform: str, abi: str, looked_in: Path) -> str:
-    target = f"{platform}-{abi}"
-    build_command = LITE_BUILD_COMMANDS.get(platform)
-    if build_command is None:
-        return (f"no TorchScript Lite runner for {target}: the {platform} build of the runner has no Lite runtime "
-                f"(PyTorch Mobile is deprecated), so .ptl programs cannot run there; leave them out with "
-                f"--formats xnnpack,portable, or pass --lite-runner-bundle DIR")
-    return (f"no TorchScript Lite runner for {target} (looked in {looked_in}); build it with: {build_command} "
-            f"(or pass --lite-runner-bundle DIR), then run the .ptl programs in a new run with --formats lite")
-
-
-def find_lite_runner_bundle(facts: DeviceFacts, plain: RunnerBundle, folder: Path | None = None) -> LiteRunnerChoice:
-    """The Lite bundle: ``folder`` if given, else the ``-lite`` build next to the plain bundle.
-
-    A folder given on purpose must hold a bundle for the device (UnsupportedDevice otherwise);
-    a missing or unusable default one only makes the .ptl programs unsupported.
-    """
-    if folder is not None:
-        return LiteRunnerChoice(bundle=find_runner_bundle(facts, folder=folder))
-    folder = lite_bundle_folder_next_to(plain.folder)
-    if not (folder / "bundle.json").is_file():
-        return LiteRunnerChoice(bundle=None,
-                                unavailable_reason=lite_runner_missing_reason(plain.platform, plain.abi, folder))
-    try:
-        return LiteRunnerChoice(bundle=find_runner_bundle(facts, folder=folder))
-    except UnsupportedDevice as exc:
-        return LiteRunnerChoice(bundle=None, unavailable_reason=f"the TorchScript Lite runner is unusable: {exc}")
-
-
-def lite_runtime_missing_reason(bundle: RunnerBundle, capabilities: dict | None) -> str | None:
-    """Why the deployed Lite runner cannot run .ptl programs (its --version output), or None when it can."""
-    runtimes = (capabilities or {}).get("runtimes")
-    if isinstance(runtimes, list) and LITE_RUNTIME in runtimes:
-        return None
-    build_command = LITE_BUILD_COMMANDS.get(bundle.platform, build_hint(bundle.platform, bundle.abi))
-    found = f"reports runtimes {runtimes}" if isinstance(runtimes, list) else "did not answer --version"
-    return (f"the runner in {bundle.folder} {found}, without {LITE_RUNTIME}; "
-            f"rebuild it with: {build_command}, or pass --lite-runner-bundle DIR")

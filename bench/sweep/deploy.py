@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from bench.device_facts import parse_df_available_bytes
-from bench.device_shell import run_script, section_marker, split_sections
+from bench.device.facts import parse_df_available_bytes
+from bench.adb.scripts import run_script, section_marker, split_sections
 from bench.errors import InsufficientStorage, TransferFailed
-from bench.programs import Program
-from bench.runner_bundle import RUNNER_EXECUTABLE, RunnerBundle
+from bench.sweep.programs import Program
+from bench.sweep.runners import RUNNER_EXECUTABLE, RunnerBundle
 
 DEVICE_SPLITBENCH_ROOT = "/data/local/tmp/splitbench"
 STORAGE_MARGIN_BYTES = 8 * 1024 * 1024

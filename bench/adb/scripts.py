@@ -17,7 +17,7 @@ class ShellResultLike(Protocol):
 
 
 class ShellConnection(Protocol):
-    """The part of bench.adb_connection.DeviceConnection that bench/ relies on."""
+    """The part of bench.adb.connection.DeviceConnection that bench/ relies on."""
 
     def shell(self, argv: list[str], timeout_s: float = 60) -> ShellResultLike: ...
 

@@ -8,10 +8,10 @@ import platform
 from importlib import metadata
 from typing import Iterator
 
-from bench.deploy import DeployReport
-from bench.device_facts import DeviceFacts
-from bench.results import RunFolder, utc_now_text
-from bench.runner_bundle import RunnerBundle
+from bench.sweep.deploy import DeployReport
+from formats.device_facts import DeviceFacts
+from formats.run_folder import RunFolder, utc_now_text
+from bench.sweep.runners import RunnerBundle
 
 
 def harness_versions(bundle: RunnerBundle) -> dict:
@@ -76,9 +76,11 @@ class RunLog:
 
 
 def new_run_header(run_id: str, serial_spec: str, settings: dict, core: int, manifest_path: str,
-                   manifest_sha256: str, program_ids: list[str]) -> dict:
+                   manifest_sha256: str, manifest_model: dict, program_ids: list[str]) -> dict:
+    """A new run's run.json (formats.run_info); `manifest_model` is the manifest's model section, kept so
+    that the report needs nothing outside the run folder."""
     return {
         "run_id": run_id, "created_utc": utc_now_text(), "serial_spec": serial_spec, "settings": settings,
-        "core": core, "manifest": {"path": manifest_path, "sha256": manifest_sha256},
+        "core": core, "manifest": {"path": manifest_path, "sha256": manifest_sha256, "model": manifest_model},
         "programs": program_ids, "sessions": [],
     }

@@ -13,17 +13,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from bench.cooldown import CooldownPolicy, cool_down
-from bench.deploy import DeviceLayout
-from bench.device_facts import DeviceFacts
-from bench.device_link import CONNECTION_ERRORS, DeviceLink
-from bench.env_snapshot import EnvSnapshot, read_env_snapshot
+from bench.device.cooldown import CooldownPolicy, cool_down
+from bench.sweep.deploy import DeviceLayout
+from formats.device_facts import DeviceFacts
+from bench.adb.reconnect import CONNECTION_ERRORS, DeviceLink
+from bench.device.environment import EnvSnapshot, read_env_snapshot
 from bench.errors import DeviceLost, SweepStopped
-from bench.launch import LaunchOutcome, LaunchRequest, run_launch
-from bench.programs import Program
-from bench.progress import PendingLaunch, ProgressEvent, SweepProgress
-from bench.results import ResultRow, RowWriter, utc_now_text
-from bench.sweep_config import SweepConfig
+from bench.sweep.launch import LaunchOutcome, LaunchRequest, run_launch
+from bench.sweep.programs import Program
+from bench.sweep.progress import PendingLaunch, ProgressEvent, SweepProgress
+from formats.results import ResultRow, RowWriter
+from formats.run_folder import utc_now_text
+from bench.sweep.settings import SweepConfig
 
 ProgressCallback = Callable[[ProgressEvent], None]
 

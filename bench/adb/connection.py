@@ -22,7 +22,7 @@ from adb_shell import exceptions as adb_errors
 from adb_shell.adb_device import AdbDevice
 from adb_shell.transport.base_transport import BaseTransport
 
-from bench.adb_keys import load_signer
+from bench.adb.keys import load_signer
 from bench.errors import (
     AuthenticationFailed,
     BenchError,
@@ -34,8 +34,8 @@ from bench.errors import (
     TransferFailed,
     TransferOutOfSpace,
 )
-from bench.serials import DeviceSerial, InvalidSerial, SerialKind, parse_serial
-from bench.shell_quote import mark_command, quote_argv
+from bench.adb.serials import DeviceSerial, InvalidSerial, SerialKind, parse_serial
+from bench.adb.quoting import mark_command, quote_argv
 
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_COMMAND_TIMEOUT_S = 60.0

@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass, fields
 from bench.errors import SettingsError
 
 
+LIST_SETTINGS = ("configurations", "backends", "formats")
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     iterations: int = 60
@@ -19,7 +22,8 @@ class SweepConfig:
     core: int | None = None  # None = the fastest online core
     threads: int = 1
     configurations: tuple[str, ...] | None = None
-    formats: tuple[str, ...] | None = None
+    backends: tuple[str, ...] | None = None  # xnnpack, portable, lite, ... (None = all)
+    formats: tuple[str, ...] | None = None  # program file kinds: pte, ptl (None = all)
     launch_timeout_s: float = 1800.0
     drop_caches: bool = True  # try before each program's first launch (root only)
     reconnect_attempts: int = 4
@@ -41,7 +45,7 @@ class SweepConfig:
 
     def to_json(self) -> dict:
         data = asdict(self)
-        for name in ("configurations", "formats"):
+        for name in LIST_SETTINGS:
             data[name] = list(data[name]) if data[name] is not None else None
         return data
 
@@ -49,7 +53,7 @@ class SweepConfig:
     def from_json(cls, data: dict) -> "SweepConfig":
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        for name in ("configurations", "formats"):
+        for name in LIST_SETTINGS:
             if values.get(name) is not None:
                 values[name] = tuple(values[name])
         return cls(**values)

@@ -7,12 +7,15 @@ captured text. Anything the device does not expose is ``None``, never an error.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 
-from bench.device_shell import ShellConnection, run_script, section_marker, split_sections
+from bench.adb.scripts import ShellConnection, run_script, section_marker, split_sections
+from formats.abi import abi_of_machine
+from formats.device_facts import CoreFacts, DeviceFacts, ThermalZoneFacts
 
-DEVICE_FACTS_SCHEMA = "splitbench.device_facts"
-DEVICE_FACTS_SCHEMA_VERSION = 1
+# Properties splitbench's loopback device sets about itself (bench/loopback/host_properties.py).
+LOOPBACK_PROPERTY = "ro.splitbench.loopback"
+CPU_EMULATION_PROPERTY = "ro.splitbench.cpu_emulation"
+
 DEVICE_WORK_ROOT = "/data/local/tmp"
 
 GETPROP_KEYS = (
@@ -22,72 +25,11 @@ GETPROP_KEYS = (
     "ro.build.fingerprint",
     "ro.product.cpu.abi",
     "ro.soc.model",
+    "ro.kernel.qemu",
+    "ro.boot.qemu",
+    LOOPBACK_PROPERTY,
+    CPU_EMULATION_PROPERTY,
 )
-
-# uname -m -> Android ABI name (for Linux boards without getprop).
-MACHINE_TO_ABI = {
-    "x86_64": "x86_64",
-    "amd64": "x86_64",
-    "i686": "x86",
-    "i386": "x86",
-    "aarch64": "arm64-v8a",
-    "arm64": "arm64-v8a",
-    "armv8l": "armeabi-v7a",
-    "armv7l": "armeabi-v7a",
-}
-
-
-@dataclass(frozen=True)
-class CoreFacts:
-    index: int
-    max_freq_khz: int | None
-    governor: str | None
-
-
-@dataclass(frozen=True)
-class ThermalZoneFacts:
-    zone: int
-    type: str | None
-    temp_c: float | None
-
-    @property
-    def key(self) -> str:
-        return f"zone{self.zone}:{self.type or 'unknown'}"
-
-
-@dataclass(frozen=True)
-class DeviceFacts:
-    serial: str
-    model: str | None
-    manufacturer: str | None
-    android_sdk: int | None
-    fingerprint: str | None
-    soc_model: str | None
-    abi: str | None
-    platform: str | None  # "android" | "linux" | None
-    kernel_os: str | None  # raw `uname -o`
-    machine: str | None  # raw `uname -m`
-    cores: list[CoreFacts] = field(default_factory=list)
-    thermal_zones: list[ThermalZoneFacts] = field(default_factory=list)
-    storage_free_bytes: int | None = None
-    is_root: bool = False
-    can_drop_caches: bool = False
-    schema: str = DEVICE_FACTS_SCHEMA
-    schema_version: int = DEVICE_FACTS_SCHEMA_VERSION
-
-    @property
-    def online_core_indices(self) -> list[int]:
-        return [core.index for core in self.cores]
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "DeviceFacts":
-        values = dict(data)
-        values["cores"] = [CoreFacts(**core) for core in data.get("cores", [])]
-        values["thermal_zones"] = [ThermalZoneFacts(**zone) for zone in data.get("thermal_zones", [])]
-        return cls(**values)
 
 
 def facts_script(work_root: str = DEVICE_WORK_ROOT) -> str:
@@ -145,7 +87,7 @@ def parse_device_facts(output: str, serial: str) -> DeviceFacts:
         android_sdk=android_sdk,
         fingerprint=props.get("ro.build.fingerprint"),
         soc_model=props.get("ro.soc.model"),
-        abi=props.get("ro.product.cpu.abi") or MACHINE_TO_ABI.get(machine or ""),
+        abi=props.get("ro.product.cpu.abi") or abi_of_machine(machine),
         platform=platform_of(kernel_os, android_sdk),
         kernel_os=kernel_os,
         machine=machine,
@@ -154,6 +96,9 @@ def parse_device_facts(output: str, serial: str) -> DeviceFacts:
         storage_free_bytes=parse_df_available_bytes(sections.get("df", "")),
         is_root=is_root,
         can_drop_caches=is_root and (sections.get("drop_caches") or "").strip() == "writable",
+        loopback=props.get(LOOPBACK_PROPERTY) == "1",
+        emulator="1" in (props.get("ro.kernel.qemu"), props.get("ro.boot.qemu")),
+        cpu_emulation=props.get(CPU_EMULATION_PROPERTY),
     )
 
 

@@ -1,0 +1,14 @@
+"""The files passed between the stages, each format's writer and reader in one module (stdlib only).
+
+    formats.manifest       export/ -> bench/       manifest.json (the exported programs)
+    formats.runner_result  runner  -> bench/       the runner's JSON on stdout (results and capabilities)
+    formats.device_facts   bench/  -> analysis/    what the device is (inside results rows and run.json)
+    formats.results        bench/  -> analysis/    results.jsonl (one row per process launch)
+    formats.run_info       bench/  -> analysis/    run.json (the sweep's settings and its sessions)
+    formats.run_folder     bench/  -> analysis/    results/<run_id>/ holding results.jsonl and run.json
+    formats.paper          everyone                the paper's configuration and backend order
+    formats.abi            bench/ and its device   `uname -m` -> Android ABI names
+
+Every file carries `schema` and `schema_version`; readers branch only on that version and refuse an
+unknown one with a message that says what to do (formats.schema). docs/formats.md documents each.
+"""

@@ -1,0 +1,95 @@
+"""What the device is (docs/formats.md, section 4): identity, ABI, platform, cores, thermal zones, storage,
+root, and whether it is splitbench's loopback device or runs its CPU under emulation.
+
+Collected by bench/ (bench.device.facts) and embedded in every results row and in run.json; read by
+analysis/. Version 1 had no `loopback`, `emulator` or `cpu_emulation` fields: its reader derives
+`loopback` from the model name the loopback device reported then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from formats.errors import ResultsError
+from formats.schema import check_schema
+
+DEVICE_FACTS_SCHEMA = "splitbench.device_facts"
+DEVICE_FACTS_SCHEMA_VERSION = 2
+DEVICE_FACTS_VERSIONS: tuple[int, ...] = (1, 2)
+V1_LOOPBACK_MODEL = "splitbench loopback"  # how a version-1 file tells the loopback device apart
+
+
+@dataclass(frozen=True)
+class CoreFacts:
+    index: int
+    max_freq_khz: int | None
+    governor: str | None
+
+
+@dataclass(frozen=True)
+class ThermalZoneFacts:
+    zone: int
+    type: str | None
+    temp_c: float | None
+
+    @property
+    def key(self) -> str:
+        return f"zone{self.zone}:{self.type or 'unknown'}"
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    serial: str
+    model: str | None
+    manufacturer: str | None
+    android_sdk: int | None
+    fingerprint: str | None
+    soc_model: str | None
+    abi: str | None
+    platform: str | None  # "android" | "linux" | None
+    kernel_os: str | None  # raw `uname -o`
+    machine: str | None  # raw `uname -m`
+    cores: list[CoreFacts] = field(default_factory=list)
+    thermal_zones: list[ThermalZoneFacts] = field(default_factory=list)
+    storage_free_bytes: int | None = None
+    is_root: bool = False
+    can_drop_caches: bool = False
+    loopback: bool = False  # splitbench's loopback device: the runner ran on the sweep's own host
+    emulator: bool = False  # the device says it is an emulator (ro.kernel.qemu / ro.boot.qemu)
+    cpu_emulation: str | None = None  # e.g. "qemu-aarch64": instructions are translated, timings mean nothing
+    schema: str = DEVICE_FACTS_SCHEMA
+    schema_version: int = DEVICE_FACTS_SCHEMA_VERSION
+
+    @property
+    def online_core_indices(self) -> list[int]:
+        return [core.index for core in self.cores]
+
+    @property
+    def is_android(self) -> bool:
+        return self.platform == "android"
+
+    def core(self, index: int) -> CoreFacts | None:
+        return next((core for core in self.cores if core.index == index), None)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        return {"schema": data.pop("schema"), "schema_version": data.pop("schema_version"), **data}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "device facts") -> "DeviceFacts":
+        version = check_schema(data, DEVICE_FACTS_SCHEMA, DEVICE_FACTS_VERSIONS, where)
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING and f.name not in data]
+        if required:
+            raise ResultsError(f"{where} lacks {', '.join(required)}; the file is damaged: re-run the sweep")
+        if version == 1:
+            values["loopback"] = data.get("model") == V1_LOOPBACK_MODEL
+        try:
+            values["cores"] = [CoreFacts(**core) for core in data.get("cores", [])]
+            values["thermal_zones"] = [ThermalZoneFacts(**zone) for zone in data.get("thermal_zones", [])]
+        except TypeError as error:
+            raise ResultsError(f"{where} has a malformed core or thermal zone ({error}); re-run the sweep") from None
+        values["schema_version"] = DEVICE_FACTS_SCHEMA_VERSION
+        return cls(**values)
+

@@ -1,0 +1,201 @@
+"""Results rows, results.jsonl (docs/formats.md, section 3): one JSON row per process launch, append-only.
+
+Written by bench/ one flushed and fsynced line at a time, so a crash loses at most the launch that was
+running and leaves at most one unfinished last line; read by bench/ (to resume) and analysis/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from formats.errors import FormatError, ResultsError
+from formats.runner_result import check_runner_result
+from formats.schema import check_schema
+
+RESULT_ROW_SCHEMA = "splitbench.result_row"
+RESULT_ROW_SCHEMA_VERSION = 1
+RESULT_ROW_VERSIONS: tuple[int, ...] = (1,)
+RESULTS_FILE = "results.jsonl"
+ROW_STATUSES = ("ok", "runner_error", "runner_crash", "deploy_error", "timeout", "unsupported")
+LAUNCH_KINDS = ("first", "warm")
+REQUIRED_ROW_FIELDS: tuple[str, ...] = (
+    "run_id", "program_id", "launch_index", "launch_kind", "status", "core", "threads", "device", "manifest_entry",
+)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One process launch of one program, as bench/ writes it."""
+
+    run_id: str
+    row_index: int
+    program_id: str
+    launch_index: int
+    launch_kind: str
+    page_cache_dropped: bool
+    status: str
+    core: int
+    threads: int
+    device: dict
+    manifest_entry: dict
+    runner: dict | None
+    runner_exit_code: int | None
+    runner_stderr: str
+    env_before: dict
+    env_after: dict
+    started_utc: str
+    wall_s: float
+    schema: str = RESULT_ROW_SCHEMA
+    schema_version: int = RESULT_ROW_SCHEMA_VERSION
+
+    def __post_init__(self):
+        if self.status not in ROW_STATUSES:
+            raise ResultsError(f"row status {self.status!r} is not one of {ROW_STATUSES}")
+        if self.launch_kind not in LAUNCH_KINDS:
+            raise ResultsError(f"launch_kind {self.launch_kind!r} is not one of {LAUNCH_KINDS}")
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.program_id, self.launch_index)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        return {"schema": data.pop("schema"), "schema_version": data.pop("schema_version"), **data}
+
+
+@dataclass(frozen=True)
+class RowLine:
+    """A complete, checked row and the line it stands on (1-based)."""
+
+    line_number: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UnfinishedTail:
+    """The last line of a file whose writer died mid-write: not JSON, or never ended with a newline."""
+
+    line_number: int
+    size_bytes: int  # what to cut from the end of the file to remove it (its newline included)
+    reason: str
+    data: dict[str, Any] | None  # the row, when the line is complete JSON that only lacks its newline
+
+
+@dataclass(frozen=True)
+class RowsRead:
+    rows: list[RowLine]
+    unfinished_tail: UnfinishedTail | None
+
+
+def check_row(row: Any, where: str) -> None:
+    """ResultsError / UnsupportedSchema unless `row` is a row this reader understands, whole."""
+    check_schema(row, RESULT_ROW_SCHEMA, RESULT_ROW_VERSIONS, where)
+    missing = [name for name in REQUIRED_ROW_FIELDS if name not in row]
+    if missing:
+        raise ResultsError(f"{where}: row lacks {', '.join(missing)}; the file was not written by bench/ or is damaged")
+    if row["status"] not in ROW_STATUSES or row["launch_kind"] not in LAUNCH_KINDS:
+        raise ResultsError(f"{where}: row has status {row['status']!r} and launch_kind {row['launch_kind']!r}; "
+                           f"expected one of {ROW_STATUSES} and {LAUNCH_KINDS}: the row is damaged")
+    runner = row.get("runner")
+    if runner is not None:
+        check_runner_result(runner, f"{where} (embedded runner result)")
+    if row["status"] == "ok":
+        timing = runner.get("timing") if isinstance(runner, dict) else None
+        if not isinstance(timing, dict):
+            raise ResultsError(f"{where}: row has status ok but no runner timing; the row is damaged, "
+                               "re-run that program")
+        _check_numbers(timing, where)
+
+
+def _check_numbers(timing: dict, where: str) -> None:
+    for name, value in timing.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is None and not isinstance(value, list):
+                continue
+            if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+                raise ResultsError(f"{where}: runner timing {name} holds {item!r}, not a finite number; "
+                                   "the row is damaged: remove it or re-run that program")
+
+
+def read_rows(path: Path) -> RowsRead:
+    """Every complete row of a results.jsonl, checked; blank lines are passed over.
+
+    The last line may be unfinished (not JSON, or no newline): it is reported, not raised. Any other line
+    that is not JSON, or a row this reader does not understand, raises naming the file and line.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ResultsError(f"{path}: cannot be read ({error.strerror}); check the path and its permissions") from None
+    try:
+        data.decode("utf-8")  # the writer writes ASCII JSON: any other byte means another kind of file
+    except UnicodeDecodeError as error:
+        raise ResultsError(f"{path}: not UTF-8 text (byte {error.start}); pass a results file written by bench/") from None
+    lines = data.split(b"\n")
+    ends_with_newline = lines[-1] == b""
+    if ends_with_newline:
+        lines.pop()
+    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    rows: list[RowLine] = []
+    tail: UnfinishedTail | None = None
+    for position, (number, line) in enumerate(numbered):
+        is_last = position == len(numbered) - 1
+        terminated = not (is_last and number == len(lines) and not ends_with_newline)
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line.decode("utf-8"))
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as error:
+            if is_last:
+                tail = UnfinishedTail(number, len(data) - _offset_of_line(lines, number), f"not JSON ({error})", None)
+                break
+            raise ResultsError(f"{where}: not valid JSON ({error}); the file is damaged: move the line or the "
+                               "file aside") from None
+        if not terminated:
+            tail = UnfinishedTail(number, len(line), "no newline at the end", row if _is_whole_row(row, where) else None)
+            break
+        check_row(row, where)
+        rows.append(RowLine(number, row))
+    return RowsRead(rows, tail)
+
+
+def _is_whole_row(row: dict, where: str) -> bool:
+    try:
+        check_row(row, where)
+    except FormatError:
+        return False
+    return True
+
+
+def _offset_of_line(lines: list[bytes], number: int) -> int:
+    return sum(len(line) + 1 for line in lines[:number - 1])
+
+
+class RowWriter:
+    """Appends rows to results.jsonl, one flushed and fsynced line each."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.handle = open(self.path, "a", encoding="utf-8")
+
+    def append(self, row: ResultRow) -> None:
+        self.handle.write(json.dumps(row.to_json(), separators=(",", ":")) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def __enter__(self) -> "RowWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -1,0 +1,58 @@
+"""run.json (docs/formats.md, section 5): a sweep's settings, programs, manifest, harness, device and sessions.
+
+Written by bench/ (bench.sweep.record keeps it up to date, atomically); read by bench/ to resume a run and by
+analysis/ for the report. A session is one process of the sweep: the first run or a resume.
+
+Version 2 added `manifest.model` (the manifest's model section), so that a report needs nothing but the
+run's own files, and split the settings' `formats` filter into `backends` (xnnpack, lite, ...) and `formats`
+(pte, ptl). Version 1 files read with `manifest.model` absent and their mixed filter split.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from formats.errors import ResultsError
+from formats.paper import PROGRAM_FORMATS
+from formats.schema import check_schema, versioned
+
+RUN_SCHEMA = "splitbench.run"
+RUN_SCHEMA_VERSION = 2
+RUN_VERSIONS: tuple[int, ...] = (1, 2)
+RUN_FILE = "run.json"
+SESSION_RUNNING = "running"  # a session's `end` while its process lives (or after it died unannounced)
+
+
+def write_run_info(path: Path, info: dict[str, Any]) -> None:
+    """Write run.json atomically (temporary file + rename), at the current version."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(versioned(RUN_SCHEMA, RUN_SCHEMA_VERSION, info), indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def read_run_info(path: Path, advice: str = "start a new run without --resume") -> dict[str, Any]:
+    """The run's info, checked; ResultsError (unreadable, not an object) or UnsupportedSchema otherwise."""
+    path = Path(path)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path} is unreadable ({error}); {advice}") from None
+    version = check_schema(info, RUN_SCHEMA, RUN_VERSIONS, str(path), advice=advice)
+    if version == 1:
+        _split_v1_formats_filter(info.get("settings"))
+    return info
+
+
+def _split_v1_formats_filter(settings: Any) -> None:
+    """Version 1's settings.formats held backend names and file formats alike."""
+    if not isinstance(settings, dict) or not settings.get("formats"):
+        return
+    mixed = list(settings["formats"])
+    backends = [name for name in mixed if name not in PROGRAM_FORMATS]
+    settings["backends"] = backends or None
+    settings["formats"] = [name for name in mixed if name in PROGRAM_FORMATS] or None
