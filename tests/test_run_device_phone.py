@@ -16,7 +16,7 @@ pytestmark = pytest.mark.device
 def test_sweep_on_the_phone(small_export, tmp_path, capsys):
     manifest_path, _ = small_export
     code = run_device.main(["--serial", os.environ["ANDROID_SERIAL"], "--manifest", str(manifest_path),
-                            "--out", str(tmp_path), "--configs", "full,conv5_1_simple", "--formats", "xnnpack",
+                            "--out", str(tmp_path), "--configs", "full,conv5_1_simple", "--backends", "xnnpack",
                             "--launches", "2", "--iterations", "5", "--cooldown-s", "1", "--cooldown-max-s", "5"])
     captured = capsys.readouterr()
     if code == 2 and "no runner built for android-" in captured.err:

@@ -23,7 +23,7 @@ CONFIGS = ("full", "conv5_1_simple", "conv5_2_reduced")
 
 def quick_config(**overrides) -> SweepConfig:
     values = dict(iterations=2, warmup=0, launches=2, cooldown_s=0, cooldown_max_s=0, configurations=CONFIGS,
-                  formats=("xnnpack",), drop_caches=False, reconnect_attempts=1, reconnect_backoff_s=0.2)
+                  backends=("xnnpack",), drop_caches=False, reconnect_attempts=1, reconnect_backoff_s=0.2)
     values.update(overrides)
     return SweepConfig(**values)
 

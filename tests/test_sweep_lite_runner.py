@@ -60,13 +60,13 @@ def write_mixed_manifest(folder: Path) -> Path:
     return path
 
 
-def sweep(tmp_path: Path, plain_bundle: Path, formats=None, connection=None):
+def sweep(tmp_path: Path, plain_bundle: Path, backends=None, connection=None):
     manifest = write_mixed_manifest(tmp_path / "export")
     connection = connection or HostSandboxConnection(tmp_path / "sandbox")
     request = RunRequest(serial_spec="host", results_dir=tmp_path / "out", manifest_path=manifest,
                          runner_bundle_dir=plain_bundle,
                          config=SweepConfig(iterations=2, launches=2, cooldown_s=0, cooldown_max_s=0,
-                                            drop_caches=False, formats=formats))
+                                            drop_caches=False, backends=backends))
     opened = open_run(request)
     report = execute_run(opened, request, DeviceLink(lambda: connection, attempts=0))
     rows = [json.loads(line) for line in opened.folder.results_path.read_text().splitlines()]
@@ -94,7 +94,7 @@ def test_ptl_programs_run_with_the_lite_runner_and_the_manifest_input_shape(tmp_
 
 def test_a_sweep_without_ptl_programs_leaves_the_lite_runner_alone(tmp_path):
     plain = write_build_root(tmp_path / "build", lite_runtimes=["executorch", "torchscript_lite"])
-    report, rows, connection = sweep(tmp_path, plain, formats=("xnnpack",))
+    report, rows, connection = sweep(tmp_path, plain, backends=("xnnpack",))
     assert {r["status"] for r in rows} == {"ok"} and report.lite_runner is None
     assert not connection.host_path(LAYOUT.lite_runner.folder).exists()
 

@@ -140,7 +140,7 @@ def test_settings_are_checked_and_round_trip():
         SweepConfig(launches=0)
     with pytest.raises(SettingsError, match="--cooldown-max-s"):
         SweepConfig(cooldown_s=10, cooldown_max_s=5)
-    config = SweepConfig(iterations=5, configurations=("full",), formats=("xnnpack",))
+    config = SweepConfig(iterations=5, configurations=("full",), backends=("xnnpack",))
     assert SweepConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
 
 
