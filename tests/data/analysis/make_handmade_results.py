@@ -1,4 +1,4 @@
-"""Writes the hand-made results folders used by tests/test_analysis*.py (run once; the output is kept in the repository).
+"""Writes the hand-made results folders used by tests/analysis/test_analysis*.py (run once; the output is kept in the repository).
 
 Numbers are chosen so that every statistic can be worked out by hand:
 each ok launch L (0, 1, 2) of a program holds the four timed inferences base + 4L + (0, 1, 2, 3) ms,

@@ -15,7 +15,7 @@ from analysis.loading import load_results
 from analysis.statistics import achieved_gflop_per_s, describe_times, summarize
 from analysis.tidy import build_tidy_tables
 
-DATA = Path(__file__).parent / "data" / "analysis"
+DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from bench.sweep.progress import PendingLaunch, ProgressEvent, RemainingTimeEsti
 from bench.sweep.runners import find_runner_bundle
 from bench.sweep.loop import SweepPlan
 from bench.sweep.settings import SweepConfig
-from test_sweep_fakes import runner_result_json, write_manifest, write_script_bundle
+from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 PAPER = ["full", "conv5_1_simple", "conv5_2_simple", "conv5_3_simple",
          "conv5_1_reduced", "conv5_2_reduced", "conv5_3_reduced"]

@@ -16,7 +16,7 @@ from bench.loopback import wire
 from bench.loopback.shell_service import exit_status_byte
 from bench.loopback.storage import DeviceStorage
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class RawHost:

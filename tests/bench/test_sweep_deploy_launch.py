@@ -17,7 +17,7 @@ from bench.sweep.launch import LaunchRequest, run_launch
 from bench.sweep.programs import load_manifest_file, select_programs
 from bench.sweep.runners import load_runner_bundle
 from bench.sweep.settings import SweepConfig
-from test_sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
+from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
 LAYOUT = DeviceLayout()
 

@@ -11,7 +11,7 @@ from analysis.run_context import run_contexts
 from analysis.statistics import summarize
 from analysis.tidy import build_tidy_tables
 
-DATA = Path(__file__).parent / "data" / "analysis"
+DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 
 
 def paper_like():

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-_INPUT_GEN_PATH = Path(__file__).resolve().parent.parent / "android_app" / "input_gen.py"
+_INPUT_GEN_PATH = Path(__file__).resolve().parents[2] / "android_app" / "input_gen.py"
 
 
 @pytest.fixture(scope="module")

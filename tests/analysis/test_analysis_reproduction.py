@@ -16,7 +16,7 @@ from analysis.reproduction import (
 from analysis.statistics import summarize
 from analysis.tidy import build_tidy_tables
 
-DATA = Path(__file__).parent / "data" / "analysis"
+DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.lite_runner import find_lite_runner_bundle, lite_bundle_folder_next_to
 from bench.sweep.runners import load_runner_bundle
 from bench.sweep.settings import SweepConfig
-from test_sweep_fakes import (HostSandboxConnection, runner_result_json, sha256_of, write_manifest,
+from sweep_fakes import (HostSandboxConnection, runner_result_json, sha256_of, write_manifest,
                               write_script_bundle)
 from test_sweep_units import linux_facts
 

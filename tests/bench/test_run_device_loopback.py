@@ -14,9 +14,9 @@ from pathlib import Path
 
 from bench import run_device
 from formats.run_folder import scan_rows
-from test_sweep_fakes import runner_result_json, write_script_bundle
+from sweep_fakes import runner_result_json, write_script_bundle
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 QUICK = ["--iterations", "3", "--warmup", "1", "--cooldown-s", "0", "--cooldown-max-s", "0"]
 
 

@@ -12,7 +12,7 @@ from bench.adb.reconnect import DeviceLink
 from formats.errors import ResultsError
 from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.settings import SweepConfig
-from test_sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
+from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
 CONFIGS = ["full", "conv5_1_simple", "conv5_2_simple"]
 

@@ -13,8 +13,8 @@ from analysis.__main__ import main
 from formats.paper import PAPER_CONFIGURATIONS
 from analysis.pipeline import analyse
 
-DATA = Path(__file__).parent / "data" / "analysis"
-REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
+REPO = Path(__file__).resolve().parents[2]
 FIGURE_NAMES = ("inference_time", "load_time", "memory")
 
 

@@ -10,7 +10,7 @@ from analysis.errors import AnalysisError, EmptyResults, ResultsNotFound
 from formats.errors import FormatError, ResultsError, UnsupportedSchema
 from analysis.loading import load_results
 
-DATA = Path(__file__).parent / "data" / "analysis"
+DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 
 
 def copy_run(name: str, destination: Path) -> Path:
