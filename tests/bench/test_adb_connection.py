@@ -93,6 +93,7 @@ def test_getprop_reports_the_loopback_model_and_host_abi(connection):
     assert "[ro.product.model]: [splitbench loopback]" in listing.splitlines()
 
 
+@pytest.mark.slow
 def test_long_silent_command_succeeds_when_its_timeout_is_larger(connection):
     started = time.monotonic()
     result = connection.shell(["sleep", "12"], timeout_s=20)

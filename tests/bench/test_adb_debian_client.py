@@ -16,6 +16,8 @@ from bench.adb.keys import ensure_key_pair
 from bench.loopback import LoopbackDevice
 from scripts.adb_server import private_adb_server
 
+pytestmark = pytest.mark.slow  # exports programs or drives a real adb server
+
 ADB_MISSING = "Debian's adb client is needed for these tests: run `sudo apt-get install -y adb` (CI does)"
 
 

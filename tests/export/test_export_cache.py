@@ -7,6 +7,8 @@ from export.config import ExportConfig
 from export.events import PROGRAM_EXPORTED, PROGRAM_REUSED, PROJECTION_FITTED
 from export.pipeline import run_export
 
+pytestmark = pytest.mark.slow  # exports programs or drives a real adb server
+
 
 def run_and_record(config: ExportConfig) -> dict[str, list[str]]:
     events: dict[str, list[str]] = {}

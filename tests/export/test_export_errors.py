@@ -123,6 +123,7 @@ def test_cli_reports_one_line_and_exit_code_2(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("export: error: unknown split point 'conv9_9'")
 
 
+@pytest.mark.slow
 def test_cli_module_runs_and_prints_the_manifest_path(tmp_path):
     result = subprocess.run([sys.executable, "-m", "export", "--out", str(tmp_path), "--width-divisor", "16",
                              "--input-size", "32", "--splits", "conv5_3", "--no-reduced", "--no-full",

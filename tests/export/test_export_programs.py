@@ -17,6 +17,8 @@ from export.pca import load_projection
 from export.pipeline import run_export
 from export.programs import ReducedSplit, plan_programs
 
+pytestmark = pytest.mark.slow  # exports programs or drives a real adb server
+
 ATOL = RTOL = 1e-4
 
 
