@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import shutil
 import socket
 import tempfile
@@ -14,13 +16,26 @@ from bench.loopback.accepted_keys import AcceptedKeys
 from bench.loopback.connection import AuthPolicy, Connection
 from bench.loopback.faults import FaultCounters, FaultPlan
 from bench.loopback.host_properties import host_properties
+from bench.loopback.peer_uid import peer_uid
 from bench.loopback.services import service_runner
 from bench.loopback.shell_service import ProcessRegistry, ShellEnvironment
 from bench.loopback.shims import write_shims
 from bench.loopback.storage import DeviceStorage, sandbox_path_is_safe
 
 DEVICE_FEATURES = ("shell_v2", "cmd")
+DEFAULT_MAX_CONNECTIONS = 16
+DEFAULT_IDLE_TIMEOUT_S = 300.0
 _ACCEPT_POLL_S = 0.2
+_OWNER = object()  # allowed_uid default: the uid of this process
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when every IPv4 address `host` names is in 127.0.0.0/8."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET)}
+    except (socket.gaierror, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(address).is_loopback for address in addresses)
 
 
 def device_banner(properties: dict[str, str]) -> str:
@@ -33,6 +48,12 @@ class LoopbackDevice:
 
     /data/local/tmp on the device is `sandbox_dir`; shell commands run here with `sh -c`, with a `getprop`
     that reports this host's facts. Use as a context manager, or call start() and stop().
+
+    Who may connect: a peer on this host must run as `allowed_uid` (default: this process's uid; None lets
+    any local user in), checked on the peer's socket before anything is read from it; peers on other
+    machines are only possible with auth_required (listening beyond 127.0.0.0/8 needs it, with a fixed key
+    list). At most `max_connections` at once (a further one is closed at once); a connection with no open
+    stream that sends nothing for `idle_timeout_s` is closed.
     """
 
     def __init__(
@@ -46,6 +67,9 @@ class LoopbackDevice:
         *,
         accept_new_keys: bool = False,
         faults: FaultPlan | None = None,
+        allowed_uid: int | None | object = _OWNER,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
     ):
         self._sandbox = Path(sandbox_dir).absolute()
         self._host = host
@@ -55,6 +79,10 @@ class LoopbackDevice:
         self._accept_new_keys = accept_new_keys
         self.storage_quota_bytes = storage_quota_bytes
         self.faults = FaultCounters(faults or FaultPlan())
+        self._allowed_uid = os.getuid() if allowed_uid is _OWNER else allowed_uid
+        self._max_connections = max_connections
+        self._idle_timeout_s = idle_timeout_s
+        self.refused_peers = 0  # connections closed by the uid check or the connection cap
         self._port: int | None = None
         self._listener: socket.socket | None = None
         self._listener_lock = threading.Lock()
@@ -145,6 +173,16 @@ class LoopbackDevice:
             )
         if self.storage_quota_bytes is not None and self.storage_quota_bytes < 0:
             raise LoopbackDeviceError(f"storage quota of {self.storage_quota_bytes} bytes: give 0 or more bytes")
+        if self._max_connections < 1:
+            raise LoopbackDeviceError(f"a cap of {self._max_connections} connections: give 1 or more")
+        if self._idle_timeout_s is not None and self._idle_timeout_s <= 0:
+            raise LoopbackDeviceError(f"an idle timeout of {self._idle_timeout_s} s: give more than 0 s (or None for none)")
+        if not is_loopback_host(self._host) and (not self._auth_required or self._accept_new_keys):
+            raise LoopbackDeviceError(
+                f"listening on {self._host} (beyond 127.0.0.0/8) would let other machines run commands on this host: "
+                "turn on auth with a fixed key list (--auth --adb-keys FILE, without --accept-new-keys), "
+                "or listen on 127.0.0.1"
+            )
         self._auth = AuthPolicy(self._auth_required, self._accept_new_keys, self._accepted_keys())
         try:
             self._sandbox.mkdir(parents=True, exist_ok=True)
@@ -221,6 +259,10 @@ class LoopbackDevice:
                 continue
             except OSError:
                 continue  # the listener was closed under us (stop or refuse_connections)
+            if not self._admits(sock):
+                self.refused_peers += 1
+                sock.close()
+                continue
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = Connection(
@@ -229,10 +271,31 @@ class LoopbackDevice:
                 self._auth,
                 lambda service: service_runner(service, self._environment),
                 _Hooks(self.faults),
+                idle_timeout_s=self._idle_timeout_s,
             )
             with self._connections_lock:
-                self._connections.add(connection)
+                if len(self._connections) >= self._max_connections:
+                    connection = None
+                else:
+                    self._connections.add(connection)
+            if connection is None:
+                self.refused_peers += 1
+                sock.close()
+                continue
             threading.Thread(target=self._serve, args=(connection,), name="loopback-adb-connection", daemon=True).start()
+
+    def _admits(self, sock: socket.socket) -> bool:
+        """The peer check, before anything is read: a peer on this host must run as the allowed uid."""
+        if self._allowed_uid is None:
+            return True
+        try:
+            uid = peer_uid(sock)
+        except OSError:
+            return False  # the peer is already gone
+        if uid is None:
+            # Not a socket of this host: a remote peer, possible only when listening beyond loopback (auth on).
+            return not is_loopback_host(self._host)
+        return uid == self._allowed_uid
 
     def _serve(self, connection: Connection) -> None:
         try:
