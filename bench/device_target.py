@@ -10,7 +10,9 @@ from typing import Callable, Iterator
 from bench.adb_connection import connect
 from bench.adb_keys import ensure_key_pair
 from bench.loopback import LoopbackDevice
-from bench.serials import LOOPBACK_SERIAL
+from bench.serials import LOOPBACK_ABIS, LOOPBACK_SERIAL
+
+__all__ = ["LOOPBACK_SERIAL", "device_connector", "loopback_device_for_run"]
 
 RUN_KEY_NAME = "adbkey"
 
@@ -20,14 +22,15 @@ def device_connector(serial_spec: str, key_path: Path | None = None) -> Iterator
     """Yields ``connect() -> DeviceConnection``.
 
     ``loopback`` starts a LoopbackDevice (sandbox in a temporary folder) for the duration
-    of the block and stops it afterwards; any other value is an adb serial.
+    of the block and stops it afterwards, ``loopback-arm64`` one that is an emulated Android arm64 phone;
+    any other value is an adb serial.
     The loopback device serves only this run: it accepts only a key pair made for the run (in a private
     temporary folder, private key 0600; key_path is not used for it) and only peers running as this user.
     """
-    if serial_spec != LOOPBACK_SERIAL:
+    if serial_spec not in LOOPBACK_ABIS:
         yield lambda: connect(serial_spec, key_path=key_path)
         return
-    with loopback_device_for_run() as (device, run_key):
+    with loopback_device_for_run(abi=LOOPBACK_ABIS[serial_spec]) as (device, run_key):
         yield lambda: connect(device.serial, key_path=run_key)
 
 

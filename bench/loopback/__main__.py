@@ -1,4 +1,4 @@
-"""python -m bench.loopback --port 5555 --sandbox DIR [--auth ...]: run a loopback ADB device until Ctrl-C."""
+"""python -m bench.loopback --port 5555 --sandbox DIR [--auth ...] [--abi arm64-v8a]: run a loopback ADB device until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import threading
 
 from bench.errors import BenchError
+from bench.loopback.abi_mode import ARM64_ABI
 from bench.loopback.device import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS, LoopbackDevice
 from bench.loopback.faults import FaultPlan
 
@@ -34,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle-timeout-s", type=float, default=DEFAULT_IDLE_TIMEOUT_S,
                         help="close a connection with no open stream after this many silent seconds "
                         f"(default {DEFAULT_IDLE_TIMEOUT_S:g})")
+    parser.add_argument("--abi", help=f"be an emulated Android {ARM64_ABI} phone (runs aarch64 programs through "
+                        "qemu-aarch64; needs its binfmt_misc entry); default: this host's own ABI")
     parser.add_argument("--storage-quota-bytes", type=int, help="pushes fail with 'No space left on device' past this")
     parser.add_argument("--drop-after-commands", type=int, help="drop the connection at the next command after N")
     parser.add_argument("--drop-after-bytes", type=int, help="drop the connection once a host sent more than N bytes")
@@ -73,6 +76,7 @@ def _device_from(args: argparse.Namespace) -> LoopbackDevice:
         allowed_uid=None if args.any_local_user else os.getuid(),
         max_connections=args.max_connections,
         idle_timeout_s=args.idle_timeout_s,
+        abi=args.abi,
         faults=FaultPlan(drop_after_commands=args.drop_after_commands, drop_after_bytes=args.drop_after_bytes),
     )
 

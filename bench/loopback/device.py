@@ -12,6 +12,13 @@ import time
 from pathlib import Path
 
 from bench.errors import LoopbackDeviceError
+from bench.loopback.abi_mode import (
+    ARM64_MACHINE,
+    EMULATED_KERNEL_OS,
+    arm64_properties,
+    check_arm64_emulation,
+    emulated_abi,
+)
 from bench.loopback.accepted_keys import AcceptedKeys
 from bench.loopback.connection import AuthPolicy, Connection
 from bench.loopback.faults import FaultCounters, FaultPlan
@@ -54,6 +61,9 @@ class LoopbackDevice:
     machines are only possible with auth_required (listening beyond 127.0.0.0/8 needs it, with a fixed key
     list). At most `max_connections` at once (a further one is closed at once); a connection with no open
     stream that sends nothing for `idle_timeout_s` is closed.
+
+    abi: None (or this host's own ABI) runs as today; "arm64-v8a" makes an emulated Android arm64 phone
+    (bench.loopback.abi_mode), which needs qemu-aarch64 registered with binfmt_misc.
     """
 
     def __init__(
@@ -70,6 +80,7 @@ class LoopbackDevice:
         allowed_uid: int | None | object = _OWNER,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+        abi: str | None = None,
     ):
         self._sandbox = Path(sandbox_dir).absolute()
         self._host = host
@@ -82,6 +93,7 @@ class LoopbackDevice:
         self._allowed_uid = os.getuid() if allowed_uid is _OWNER else allowed_uid
         self._max_connections = max_connections
         self._idle_timeout_s = idle_timeout_s
+        self._abi = abi
         self.refused_peers = 0  # connections closed by the uid check or the connection cap
         self._port: int | None = None
         self._listener: socket.socket | None = None
@@ -188,11 +200,17 @@ class LoopbackDevice:
             self._sandbox.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise LoopbackDeviceError(f"cannot create the sandbox folder {self._sandbox}: {error.strerror}") from error
+        emulated = emulated_abi(self._abi)
         properties = host_properties()
+        uname = None
+        if emulated is not None:
+            check_arm64_emulation()
+            properties = arm64_properties(properties)
+            uname = (ARM64_MACHINE, EMULATED_KERNEL_OS)
         self._banner = device_banner(properties)
         self._state_dir = Path(tempfile.mkdtemp(prefix="splitbench-loopback-state-"))
         shim_dir = self._state_dir / "bin"
-        write_shims(shim_dir, properties, self._sandbox, self.storage_quota_bytes)
+        write_shims(shim_dir, properties, self._sandbox, self.storage_quota_bytes, uname=uname)
         storage = DeviceStorage(self._sandbox, self.storage_quota_bytes)
         self._environment = ShellEnvironment(storage=storage, shim_dir=shim_dir, processes=self._processes)
 
