@@ -10,6 +10,9 @@ from enum import Enum
 from bench.errors import BenchError
 
 LOOPBACK_SERIAL = "loopback"
+LOOPBACK_ARM64_SERIAL = "loopback-arm64"
+# Serials that start a loopback device for the run -> the ABI it has (None = this host's own).
+LOOPBACK_ABIS: dict[str, str | None] = {LOOPBACK_SERIAL: None, LOOPBACK_ARM64_SERIAL: "arm64-v8a"}
 DEFAULT_ADB_TCP_PORT = 5555
 _EMULATOR = re.compile(r"^emulator-(\d+)$")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d+)$")
@@ -17,7 +20,7 @@ _USB_SERIAL = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 class InvalidSerial(BenchError):
-    """The serial is neither host:port, emulator-N, loopback nor a USB serial."""
+    """The serial is neither host:port, emulator-N, loopback(-arm64) nor a USB serial."""
 
 
 class SerialKind(Enum):
@@ -45,7 +48,7 @@ def _valid_port(port_text: str, serial: str) -> int:
 
 
 def parse_serial(serial: str | None, environ: dict[str, str] | None = None) -> DeviceSerial:
-    """Parse host:port, emulator-N (adbd on 127.0.0.1:N+1), `loopback`, or a USB serial.
+    """Parse host:port, emulator-N (adbd on 127.0.0.1:N+1), `loopback` (or `loopback-arm64`), or a USB serial.
 
     With no serial, ANDROID_SERIAL is used, as adb does.
     """
@@ -54,9 +57,9 @@ def parse_serial(serial: str | None, environ: dict[str, str] | None = None) -> D
     if not text:
         raise InvalidSerial(
             "no device serial given and ANDROID_SERIAL is not set; pass --serial HOST:PORT, emulator-5554, "
-            "a USB serial, or `loopback`"
+            "a USB serial, `loopback` or `loopback-arm64`"
         )
-    if text == LOOPBACK_SERIAL:
+    if text in LOOPBACK_ABIS:
         return DeviceSerial(text, SerialKind.LOOPBACK)
     emulator = _EMULATOR.match(text)
     if emulator:
@@ -70,5 +73,5 @@ def parse_serial(serial: str | None, environ: dict[str, str] | None = None) -> D
         return DeviceSerial(text, SerialKind.USB, usb_serial=text)
     raise InvalidSerial(
         f"cannot read serial {text!r}; use HOST:PORT (e.g. 192.168.1.20:5555), emulator-5554, a USB serial "
-        "from `adb devices`, or `loopback`"
+        "from `adb devices`, `loopback` or `loopback-arm64`"
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -44,8 +46,16 @@ class DeviceHooks(Protocol):
 
 
 class Connection:
-    def __init__(self, sock: socket.socket, banner: str, auth: AuthPolicy, launch: ServiceLauncher, hooks: DeviceHooks):
+    """One host connection. With idle_timeout_s, it ends once the host has sent nothing for that long while
+    no stream is open (a running command keeps it open however long it runs)."""
+
+    def __init__(self, sock: socket.socket, banner: str, auth: AuthPolicy, launch: ServiceLauncher, hooks: DeviceHooks,
+                 idle_timeout_s: float | None = None):
         self._sock = sock
+        self._idle_timeout_s = idle_timeout_s
+        self._last_activity = time.monotonic()
+        if idle_timeout_s is not None:
+            sock.settimeout(idle_timeout_s)  # a host that stalls mid-message (or stops reading) for that long is gone
         self._banner = banner
         self._auth = auth
         self._launch = launch
@@ -97,10 +107,32 @@ class Connection:
                 stream.host_closed(echo=False)
             self._sock.close()
 
+    def _wait_for_input(self) -> None:
+        """Block until the host sends something; raise ConnectionEnded once it has been idle too long."""
+        if self._idle_timeout_s is None:
+            return
+        while True:
+            if self._has_open_stream():
+                self._last_activity = time.monotonic()
+                wait_s = self._idle_timeout_s
+            else:
+                wait_s = self._last_activity + self._idle_timeout_s - time.monotonic()
+                if wait_s <= 0:
+                    raise ConnectionEnded(f"idle for {self._idle_timeout_s} s with no open stream")
+            readable, _, _ = select.select([self._sock], [], [], wait_s)
+            if readable:
+                return
+
+    def _has_open_stream(self) -> bool:
+        with self._streams_lock:
+            return any(not stream.closed for stream in self._streams.values())
+
     def _read(self) -> wire.Message:
+        self._wait_for_input()
         message = wire.read_message(self._sock, verify_checksum=self._verify_checksum, max_payload_bytes=wire.MAX_PAYLOAD_BYTES)
         if message.command == wire.WRTE and not self._hooks.on_bytes_received(len(message.payload)):
             raise ConnectionEnded("dropped after the configured number of bytes")
+        self._last_activity = time.monotonic()
         return message
 
     def _handshake(self) -> None:
@@ -179,6 +211,7 @@ class Connection:
                 stream.close()
             except StreamClosed:
                 pass
+            self._last_activity = time.monotonic()  # the idle time counts from the end of the last service
 
     def _forget(self, stream: Stream) -> None:
         with self._streams_lock:

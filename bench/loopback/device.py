@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import shutil
 import socket
 import tempfile
@@ -10,17 +12,37 @@ import time
 from pathlib import Path
 
 from bench.errors import LoopbackDeviceError
+from bench.loopback.abi_mode import (
+    ARM64_MACHINE,
+    EMULATED_KERNEL_OS,
+    arm64_properties,
+    check_arm64_emulation,
+    emulated_abi,
+)
 from bench.loopback.accepted_keys import AcceptedKeys
 from bench.loopback.connection import AuthPolicy, Connection
 from bench.loopback.faults import FaultCounters, FaultPlan
 from bench.loopback.host_properties import host_properties
+from bench.loopback.peer_uid import peer_uid
 from bench.loopback.services import service_runner
 from bench.loopback.shell_service import ProcessRegistry, ShellEnvironment
 from bench.loopback.shims import write_shims
 from bench.loopback.storage import DeviceStorage, sandbox_path_is_safe
 
 DEVICE_FEATURES = ("shell_v2", "cmd")
+DEFAULT_MAX_CONNECTIONS = 16
+DEFAULT_IDLE_TIMEOUT_S = 300.0
 _ACCEPT_POLL_S = 0.2
+_OWNER = object()  # allowed_uid default: the uid of this process
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when every IPv4 address `host` names is in 127.0.0.0/8."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET)}
+    except (socket.gaierror, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(address).is_loopback for address in addresses)
 
 
 def device_banner(properties: dict[str, str]) -> str:
@@ -33,6 +55,15 @@ class LoopbackDevice:
 
     /data/local/tmp on the device is `sandbox_dir`; shell commands run here with `sh -c`, with a `getprop`
     that reports this host's facts. Use as a context manager, or call start() and stop().
+
+    Who may connect: a peer on this host must run as `allowed_uid` (default: this process's uid; None lets
+    any local user in), checked on the peer's socket before anything is read from it; peers on other
+    machines are only possible with auth_required (listening beyond 127.0.0.0/8 needs it, with a fixed key
+    list). At most `max_connections` at once (a further one is closed at once); a connection with no open
+    stream that sends nothing for `idle_timeout_s` is closed.
+
+    abi: None (or this host's own ABI) runs as today; "arm64-v8a" makes an emulated Android arm64 phone
+    (bench.loopback.abi_mode), which needs qemu-aarch64 registered with binfmt_misc.
     """
 
     def __init__(
@@ -46,6 +77,10 @@ class LoopbackDevice:
         *,
         accept_new_keys: bool = False,
         faults: FaultPlan | None = None,
+        allowed_uid: int | None | object = _OWNER,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+        abi: str | None = None,
     ):
         self._sandbox = Path(sandbox_dir).absolute()
         self._host = host
@@ -55,6 +90,11 @@ class LoopbackDevice:
         self._accept_new_keys = accept_new_keys
         self.storage_quota_bytes = storage_quota_bytes
         self.faults = FaultCounters(faults or FaultPlan())
+        self._allowed_uid = os.getuid() if allowed_uid is _OWNER else allowed_uid
+        self._max_connections = max_connections
+        self._idle_timeout_s = idle_timeout_s
+        self._abi = abi
+        self.refused_peers = 0  # connections closed by the uid check or the connection cap
         self._port: int | None = None
         self._listener: socket.socket | None = None
         self._listener_lock = threading.Lock()
@@ -145,16 +185,32 @@ class LoopbackDevice:
             )
         if self.storage_quota_bytes is not None and self.storage_quota_bytes < 0:
             raise LoopbackDeviceError(f"storage quota of {self.storage_quota_bytes} bytes: give 0 or more bytes")
+        if self._max_connections < 1:
+            raise LoopbackDeviceError(f"a cap of {self._max_connections} connections: give 1 or more")
+        if self._idle_timeout_s is not None and self._idle_timeout_s <= 0:
+            raise LoopbackDeviceError(f"an idle timeout of {self._idle_timeout_s} s: give more than 0 s (or None for none)")
+        if not is_loopback_host(self._host) and (not self._auth_required or self._accept_new_keys):
+            raise LoopbackDeviceError(
+                f"listening on {self._host} (beyond 127.0.0.0/8) would let other machines run commands on this host: "
+                "turn on auth with a fixed key list (--auth --adb-keys FILE, without --accept-new-keys), "
+                "or listen on 127.0.0.1"
+            )
         self._auth = AuthPolicy(self._auth_required, self._accept_new_keys, self._accepted_keys())
         try:
             self._sandbox.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise LoopbackDeviceError(f"cannot create the sandbox folder {self._sandbox}: {error.strerror}") from error
+        emulated = emulated_abi(self._abi)
         properties = host_properties()
+        uname = None
+        if emulated is not None:
+            check_arm64_emulation()
+            properties = arm64_properties(properties)
+            uname = (ARM64_MACHINE, EMULATED_KERNEL_OS)
         self._banner = device_banner(properties)
         self._state_dir = Path(tempfile.mkdtemp(prefix="splitbench-loopback-state-"))
         shim_dir = self._state_dir / "bin"
-        write_shims(shim_dir, properties, self._sandbox, self.storage_quota_bytes)
+        write_shims(shim_dir, properties, self._sandbox, self.storage_quota_bytes, uname=uname)
         storage = DeviceStorage(self._sandbox, self.storage_quota_bytes)
         self._environment = ShellEnvironment(storage=storage, shim_dir=shim_dir, processes=self._processes)
 
@@ -221,6 +277,10 @@ class LoopbackDevice:
                 continue
             except OSError:
                 continue  # the listener was closed under us (stop or refuse_connections)
+            if not self._admits(sock):
+                self.refused_peers += 1
+                sock.close()
+                continue
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = Connection(
@@ -229,10 +289,31 @@ class LoopbackDevice:
                 self._auth,
                 lambda service: service_runner(service, self._environment),
                 _Hooks(self.faults),
+                idle_timeout_s=self._idle_timeout_s,
             )
             with self._connections_lock:
-                self._connections.add(connection)
+                if len(self._connections) >= self._max_connections:
+                    connection = None
+                else:
+                    self._connections.add(connection)
+            if connection is None:
+                self.refused_peers += 1
+                sock.close()
+                continue
             threading.Thread(target=self._serve, args=(connection,), name="loopback-adb-connection", daemon=True).start()
+
+    def _admits(self, sock: socket.socket) -> bool:
+        """The peer check, before anything is read: a peer on this host must run as the allowed uid."""
+        if self._allowed_uid is None:
+            return True
+        try:
+            uid = peer_uid(sock)
+        except OSError:
+            return False  # the peer is already gone
+        if uid is None:
+            # Not a socket of this host: a remote peer, possible only when listening beyond loopback (auth on).
+            return not is_loopback_host(self._host)
+        return uid == self._allowed_uid
 
     def _serve(self, connection: Connection) -> None:
         try:

@@ -18,6 +18,11 @@ def android_abi(machine: str) -> str:
     return abi_of_machine(machine) or machine
 
 
+def host_machine() -> str:
+    """This host's `uname -m`."""
+    return platform.uname().machine
+
+
 def _read_first_line(path: str) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()[0].strip() or None

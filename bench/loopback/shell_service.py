@@ -12,7 +12,7 @@ import signal
 import struct
 import subprocess
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.loopback.storage import DeviceStorage
@@ -39,21 +39,27 @@ def exit_status_byte(returncode: int) -> int:
     return returncode & 0xFF
 
 
+# The system folders of the device shell's PATH (after the shims); nothing of the host's own PATH.
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
+
 @dataclass
 class ShellEnvironment:
-    """How device commands run on this host."""
+    """How device commands run on this host: in the sandbox, with a minimal environment of their own."""
 
     storage: DeviceStorage
     shim_dir: Path
     processes: "ProcessRegistry"
-    base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def env(self) -> dict[str, str]:
-        env = dict(self.base_env)
-        env["PATH"] = f"{self.shim_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
-        env["TMPDIR"] = str(self.storage.sandbox)
-        env["PWD"] = str(self.storage.sandbox)
-        return env
+        """PATH (shims first), HOME, TMPDIR and PWD in the sandbox; nothing from this host's environment."""
+        sandbox = str(self.storage.sandbox)
+        return {
+            "PATH": f"{self.shim_dir}{os.pathsep}{SYSTEM_PATH}",
+            "HOME": sandbox,
+            "TMPDIR": sandbox,
+            "PWD": sandbox,
+        }
 
     def start(self, command: str, *, merge_stderr: bool) -> subprocess.Popen:
         argv = ["sh", "-c", self.storage.rewrite_command(command)] if command.strip() else ["sh"]

@@ -1,4 +1,5 @@
-"""Commands that stand in for Android's own on the loopback device: `getprop`, and `df` when a quota is set.
+"""Commands that stand in for Android's own on the loopback device: `getprop`, `df` when a quota is set, and
+`uname` in an emulated ABI mode.
 
 They are written into a folder that is put first on the device shell's PATH.
 """
@@ -60,9 +61,50 @@ def df_script(sandbox: Path, quota_bytes: int, real_df: str) -> str:
     )
 
 
-def write_shims(shim_dir: Path, properties: dict[str, str], sandbox: Path, quota_bytes: int | None) -> None:
+def uname_script(machine: str, kernel_os: str, real_uname: str) -> str:
+    """`uname` that answers -m and -o as the emulated device (Toybox's order for -a); the rest is this host's."""
+    real = shlex.quote(real_uname)
+    return (
+        "#!/bin/sh\n"
+        "# uname of the splitbench loopback device in an emulated ABI mode.\n"
+        "flags=''\n"
+        'for arg in "$@"; do\n'
+        '  case "$arg" in\n'
+        '    --all) flags="${flags}snrvmo" ;;\n'
+        '    --kernel-name) flags="${flags}s" ;;\n'
+        '    --nodename) flags="${flags}n" ;;\n'
+        '    --kernel-release) flags="${flags}r" ;;\n'
+        '    --kernel-version) flags="${flags}v" ;;\n'
+        '    --machine|--processor|--hardware-platform) flags="${flags}m" ;;\n'
+        '    --operating-system) flags="${flags}o" ;;\n'
+        '    -*) letters="${arg#-}"; case "$letters" in *a*) letters="${letters}snrvmo" ;; esac\n'
+        '        case "$letters" in *[pi]*) letters="${letters}m" ;; esac; flags="${flags}${letters}" ;;\n'
+        '    *) echo "uname: extra operand $arg" >&2; exit 1 ;;\n'
+        "  esac\n"
+        "done\n"
+        '[ -n "$flags" ] || flags=s\n'
+        "out=''\n"
+        "for letter in s n r v m o; do\n"
+        '  case "$flags" in *"$letter"*) ;; *) continue ;; esac\n'
+        '  case "$letter" in\n'
+        f"    m) value={shlex.quote(machine)} ;;\n"
+        f"    o) value={shlex.quote(kernel_os)} ;;\n"
+        f'    *) value=$({real} -"$letter") ;;\n'
+        "  esac\n"
+        '  out="${out:+$out }$value"\n'
+        "done\n"
+        "printf '%s\\n' \"$out\"\n"
+    )
+
+
+def write_shims(shim_dir: Path, properties: dict[str, str], sandbox: Path, quota_bytes: int | None,
+                uname: tuple[str, str] | None = None) -> None:
+    """getprop always; df when a quota is set; uname (machine, kernel OS) in an emulated ABI mode."""
     shim_dir.mkdir(parents=True, exist_ok=True)
     _write_executable(shim_dir / "getprop", getprop_script(properties))
+    if uname is not None:
+        real_uname = shutil.which("uname") or "/bin/uname"
+        _write_executable(shim_dir / "uname", uname_script(*uname, real_uname))
     if quota_bytes is not None:
         real_df = shutil.which("df") or "/bin/df"
         _write_executable(shim_dir / "df", df_script(sandbox, quota_bytes, real_df))

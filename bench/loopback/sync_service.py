@@ -2,6 +2,12 @@
 
 Requests are id(4) + u32 length + data. A failed SEND is reported (FAIL + message) once the host has sent
 DONE: the host may still be writing DATA, and some hosts read no reply until then.
+
+Paths go through DeviceStorage.resolve. RECV outside what the device lets the shell user read, and SEND
+outside the sandbox, are answered with FAIL and a message. STAT and LIST have no FAIL form in the protocol
+(hosts read fixed-size STAT and DENT records; adbd itself answers an unreadable path with an all-zero STAT
+and an empty listing), so there a refused path is the all-zero STAT and a listing of only DONE. A path with
+a NUL byte is refused the same way. SEND never makes a symlink and drops setuid, setgid and sticky bits.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ import struct
 import tempfile
 from pathlib import Path
 
-from bench.loopback.storage import DeviceStorage
+from bench.loopback.storage import DEVICE_TMP_DIR, DeviceStorage
 from bench.loopback.stream import Stream, StreamClosed
 
 MAX_PATH_BYTES = 1024
 MAX_DATA_CHUNK_BYTES = 64 * 1024
+PUSHED_MODE_BITS = 0o777  # permission bits a pushed file keeps: never setuid, setgid or sticky
 _REQUEST = struct.Struct("<4sI")
 _STAT_REPLY = struct.Struct("<4sIII")
 _DENT = struct.Struct("<4sIIII")
@@ -72,18 +79,34 @@ class SyncSession:
             handler(self._reader.read_exactly(length).decode("utf-8", "surrogateescape"))
 
     def _stat(self, device_path: str) -> None:
-        try:
-            info = self._storage.resolve(device_path).host_path.lstat()
-            reply = _STAT_REPLY.pack(b"STAT", _u32(info.st_mode), _u32(info.st_size), _u32(info.st_mtime))
-        except OSError:
-            reply = _STAT_REPLY.pack(b"STAT", 0, 0, 0)
+        reply = _STAT_REPLY.pack(b"STAT", 0, 0, 0)
+        resolved = self._storage.resolve(device_path)
+        if resolved.readable:
+            try:
+                info = resolved.host_path.lstat()
+                reply = _STAT_REPLY.pack(b"STAT", _u32(info.st_mode), _u32(info.st_size), _u32(info.st_mtime))
+            except OSError:
+                pass
         self._stream.write(reply)
 
+    def _readable(self, device_path: str) -> Path | None:
+        """The host path to read for device_path, or None after answering FAIL."""
+        if "\0" in device_path:
+            _fail(self._stream, f"{device_path!r}: a path cannot contain a NUL byte")
+            return None
+        resolved = self._storage.resolve(device_path)
+        if not resolved.readable:
+            _fail(self._stream, f"{device_path}: Permission denied (the loopback device reads only "
+                                f"{DEVICE_TMP_DIR} and the CPU and thermal facts in /proc and /sys)")
+            return None
+        return resolved.host_path
+
     def _list(self, device_path: str) -> None:
-        folder = self._storage.resolve(device_path).host_path
+        resolved = self._storage.resolve(device_path)
+        folder = resolved.host_path
         entries = bytearray()
         try:
-            names = [".", ".."] + sorted(os.listdir(folder))
+            names = [".", ".."] + sorted(os.listdir(folder)) if resolved.readable else []
         except OSError:
             names = []
         for name in names:
@@ -100,8 +123,11 @@ class SyncSession:
         self._stream.write(bytes(entries))
 
     def _recv(self, device_path: str) -> None:
+        source_path = self._readable(device_path)
+        if source_path is None:
+            return
         try:
-            with open(self._storage.resolve(device_path).host_path, "rb") as source:
+            with open(source_path, "rb") as source:
                 while chunk := source.read(MAX_DATA_CHUNK_BYTES):
                     self._stream.write(_REQUEST.pack(b"DATA", len(chunk)) + chunk)
         except OSError as error:
@@ -114,6 +140,10 @@ class SyncSession:
         error = None
         if not comma or not mode_text.isdigit():
             error = f"bad SEND request {path_and_mode!r}: expected path,mode"
+        elif "\0" in device_path:
+            error = f"couldn't create file {device_path!r}: a path cannot contain a NUL byte"
+        elif stat.S_ISLNK(int(mode_text)):
+            error = f"couldn't create {device_path}: the loopback device does not create symlinks; push the file itself"
         writer = _FileWriter(self._storage, device_path, int(mode_text) if not error else 0)
         error = error or writer.open()
         try:
@@ -157,7 +187,6 @@ class _FileWriter:
         self._target: Path | None = None
         self._partial: Path | None = None
         self._file = None
-        self._link_target = bytearray()
         self._free_bytes: int | None = None
         self._written_bytes = 0
 
@@ -168,11 +197,11 @@ class _FileWriter:
         self._target = resolved.host_path
         try:
             self._target.parent.mkdir(parents=True, exist_ok=True)
+            if not self._storage.resolve(self._device_path).writable:  # a parent was a link made meanwhile
+                return f"couldn't create file {self._device_path}: Permission denied"
             if self._target.is_dir():
                 return f"couldn't create file {self._device_path}: Is a directory"
             self._free_bytes = self._storage.free_bytes(replacing=self._target)
-            if stat.S_ISLNK(self._mode):
-                return None
             descriptor, partial = tempfile.mkstemp(prefix=f".{self._target.name}.", suffix=".partial", dir=self._target.parent)
             self._partial = Path(partial)
             self._file = os.fdopen(descriptor, "wb")
@@ -185,7 +214,6 @@ class _FileWriter:
         if self._free_bytes is not None and self._written_bytes > self._free_bytes:
             return f"write failed: {os.strerror(errno.ENOSPC)}"
         if self._file is None:
-            self._link_target += data
             return None
         try:
             self._file.write(data)
@@ -196,12 +224,9 @@ class _FileWriter:
     def finish(self, mtime: int) -> str | None:
         try:
             if self._file is None:
-                if self._target.is_symlink() or self._target.exists():
-                    self._target.unlink()
-                os.symlink(self._link_target.decode("utf-8", "surrogateescape"), self._target)
-                return None
+                return f"couldn't finish {self._device_path}: nothing was opened"
             self._file.close()
-            os.chmod(self._partial, (self._mode & 0o7777) or 0o644)
+            os.chmod(self._partial, (self._mode & PUSHED_MODE_BITS) or 0o644)
             os.utime(self._partial, (mtime, mtime))
             os.replace(self._partial, self._target)
             self._partial = None
