@@ -84,7 +84,7 @@ if [ ! -f "$cmake_dir/CMakeCache.txt" ] \
    || ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=.*$cxx\$" "$cmake_dir/CMakeCache.txt"; then
   rm -rf "$cmake_dir"
   cmake -S "$app_dir" -B "$cmake_dir" -DCMAKE_BUILD_TYPE=Release "${toolchain_args[@]}" \
-    -DCMAKE_CXX_COMPILER="$cxx" -Dexecutorch_DIR="$executorch_dir" >/dev/null
+    -DCMAKE_CXX_COMPILER="$cxx" -Dexecutorch_DIR:PATH="$executorch_dir" >/dev/null
 fi
 cmake --build "$cmake_dir" --parallel "$jobs" >/dev/null
 rm -rf "$staging_dir"
