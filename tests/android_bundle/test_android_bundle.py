@@ -142,3 +142,10 @@ def test_small_xnnpack_program_agrees_with_the_host_runner(bundle, host_runner_b
         assert abs(got - want) <= REL_TOL * scale, (first, expected_first)
     got_sum, want_sum = ours["output"]["sum"], host["output"]["sum"]
     assert abs(got_sum - want_sum) <= REL_TOL * scale * count, (got_sum, want_sum)
+
+
+def test_unknown_abi_is_refused_naming_the_abis_that_exist():
+    done = subprocess.run(["bash", str(APP / "build_android.sh"), "armeabi-v7a"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert "unknown ABI 'armeabi-v7a'" in done.stderr and "arm64-v8a x86_64" in done.stderr
