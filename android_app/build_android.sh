@@ -1,82 +1,110 @@
 #!/usr/bin/env bash
-# Cross-compiles splitbench_runner for Android with the NDK, building ExecuTorch
-# v1.5.1 from source and linking it statically (XNNPACK delegate, optimized and
-# portable kernels, Module/data-loader/tensor extensions; no JNI). Produces
-#   android_app/build/android-<abi>/bundle/{splitbench_runner, bundle.json}
+# Builds splitbench_runner for an Android ABI. Two routes:
 #
-# Usage: android_app/build_android.sh [arm64-v8a|x86_64]      (default arm64-v8a)
-# Environment:
-#   ANDROID_NDK           NDK root (required; ANDROID_NDK_HOME is accepted too)
-#   ANDROID_PLATFORM      e.g. android-26 (default; 26 or newer)
-#   EXECUTORCH_SRC        an ExecuTorch v1.5.1 checkout with submodules; without it the
-#                         script clones one (needs network) into android_app/build/executorch-src
-#   SPLITBENCH_PYTHON     python used by ExecuTorch's build for code generation
-#                         (default: the project's .venv; it needs the executorch build requirements)
-#   SPLITBENCH_BUILD_JOBS parallel jobs (default 2)
+#   build_android.sh [ABI]        (default) no NDK: a glibc-bundled runner. The same sources and
+#                                 CMakeLists as the host build, compiled with GNU g++ (Debian's
+#                                 aarch64-linux-gnu cross compiler for arm64-v8a, this host's g++
+#                                 for x86_64) against the executorch wheel of that architecture
+#                                 (pip-downloaded at the version pyproject.toml pins, cached in
+#                                 android_app/build/wheels/). The bundle carries its own glibc
+#                                 runtime and is launched through it:
+#                                   BUNDLE/lib/ld-linux-*.so.* --library-path BUNDLE/lib BUNDLE/splitbench_runner ARGS
+#   build_android.sh --ndk [ABI]  the NDK route (build_android_ndk.sh): ExecuTorch built from
+#                                 source with the Android NDK, linked statically, against bionic.
+#
+# ABI: arm64-v8a (phones; default) or x86_64 (the Android emulator).
+# Output: android_app/build/android-<abi>/bundle/{splitbench_runner, lib/, bundle.json}
+# Environment: SPLITBENCH_PYTHON (default <repo>/.venv/bin/python; its pip fetches the wheel),
+#   SPLITBENCH_BUILD_JOBS (default 2).
+# Idempotent: a rebuild only recompiles what changed and refreshes the bundle.
 set -euo pipefail
 
 app_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo_dir="$(cd "$app_dir/.." && pwd)"
-executorch_tag="v1.5.1"
-
+abis="arm64-v8a x86_64"
+usage="usage: build_android.sh [--ndk] [arm64-v8a|x86_64]"
 fail() { echo "build_android.sh: $*" >&2; exit 2; }
 
-abi="${1:-arm64-v8a}"
+ndk=0
+abi=""
+for arg in "$@"; do
+  case "$arg" in
+    --ndk) ndk=1 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) fail "unknown option '$arg'; $usage" ;;
+    *)
+      [ -z "$abi" ] || fail "more than one ABI given ('$abi', '$arg'); $usage"
+      abi="$arg" ;;
+  esac
+done
+abi="${abi:-arm64-v8a}"
 case "$abi" in
-  arm64-v8a|x86_64) ;;
-  -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
-  *) fail "unsupported ABI '$abi'; use arm64-v8a or x86_64" ;;
+  arm64-v8a) arch=aarch64 ;;
+  x86_64) arch=x86_64 ;;
+  *) fail "unknown ABI '$abi'; the ABIs that exist here are: $abis" ;;
 esac
-[ "$#" -le 1 ] || fail "too many arguments; usage: build_android.sh [arm64-v8a|x86_64]"
 
-ndk="${ANDROID_NDK:-${ANDROID_NDK_HOME:-}}"
-[ -n "$ndk" ] || fail "set ANDROID_NDK to the NDK root (e.g. \$ANDROID_HOME/ndk/27.2.12479018)"
-toolchain="$ndk/build/cmake/android.toolchain.cmake"
-[ -f "$toolchain" ] || fail "no $toolchain; ANDROID_NDK must point at an NDK root"
-
-android_platform="${ANDROID_PLATFORM:-android-26}"
-api_level="${android_platform#android-}"
-[[ "$api_level" =~ ^[0-9]+$ ]] && [ "$api_level" -ge 26 ] \
-  || fail "ANDROID_PLATFORM must be android-26 or newer, got '$android_platform'"
-
-python="${SPLITBENCH_PYTHON:-$repo_dir/.venv/bin/python}"
-[ -x "$python" ] || command -v "$python" >/dev/null 2>&1 \
-  || fail "no python at '$python'; set SPLITBENCH_PYTHON"
-command -v cmake >/dev/null 2>&1 || fail "cmake not found; install cmake 3.24 or newer"
-
-executorch_src="${EXECUTORCH_SRC:-$app_dir/build/executorch-src}"
-if [ ! -f "$executorch_src/CMakeLists.txt" ]; then
-  if [ -n "${EXECUTORCH_SRC:-}" ]; then
-    fail "EXECUTORCH_SRC=$EXECUTORCH_SRC holds no ExecuTorch checkout"
-  fi
-  command -v git >/dev/null 2>&1 || fail "git not found; install it or set EXECUTORCH_SRC"
-  echo "build_android.sh: cloning ExecuTorch $executorch_tag into $executorch_src"
-  git clone --depth 1 --branch "$executorch_tag" --recursive --shallow-submodules \
-    https://github.com/pytorch/executorch.git "$executorch_src"
+if [ "$ndk" = 1 ]; then
+  exec bash "$app_dir/build_android_ndk.sh" "$abi"
 fi
-found_version="$(head -n 1 "$executorch_src/version.txt" 2>/dev/null || true)"
-case "$found_version" in
-  1.5.1*) ;;
-  *) fail "$executorch_src is ExecuTorch '${found_version:-unknown}', expected 1.5.1 ($executorch_tag)" ;;
-esac
+
+# --- the compiler for this ABI: native g++ on a host of the same architecture, else Debian's cross g++ ---
+triple="$arch-linux-gnu"
+if [ "$(uname -m)" = "$arch" ]; then
+  cxx=g++
+  cxx_package=g++
+  toolchain_args=()
+else
+  cxx="$triple-g++"
+  cxx_package="g++-${triple//_/-}"
+  toolchain_args=(-DCMAKE_TOOLCHAIN_FILE="$app_dir/cmake/$triple.toolchain.cmake")
+fi
+command -v cmake >/dev/null 2>&1 || fail "cmake not found; install it (apt-get install cmake)"
+command -v "$cxx" >/dev/null 2>&1 \
+  || fail "$cxx not found; install it (apt-get install $cxx_package), or run scripts/setup.sh"
 
 out_dir="$app_dir/build/android-$abi"
 cmake_dir="$out_dir/cmake"
 bundle_dir="$out_dir/bundle"
+staging_dir="$out_dir/bundle.new"
 jobs="${SPLITBENCH_BUILD_JOBS:-2}"
+mkdir -p "$out_dir"
+# One build of an ABI at a time (setup and a test session may both ask for it).
+exec 9>"$out_dir.lock"
+flock 9
 
-cmake -S "$app_dir" -B "$cmake_dir" \
-  -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
-  -DANDROID_ABI="$abi" \
-  -DANDROID_PLATFORM="$android_platform" \
-  -DANDROID_STL=c++_static \
-  -DCMAKE_BUILD_TYPE=Release \
-  -DPYTHON_EXECUTABLE="$python" \
-  -DSPLITBENCH_EXECUTORCH_SOURCE_DIR="$executorch_src"
-cmake --build "$cmake_dir" --target splitbench_runner --parallel "$jobs"
-rm -rf "$bundle_dir"
-cmake --install "$cmake_dir" --prefix "$bundle_dir" --strip
-cmake -DBUNDLE_DIR="$bundle_dir" -DBUNDLE_PLATFORM=android -DBUNDLE_ABI="$abi" \
+# --- ExecuTorch: the wheel of this architecture ---
+package_root="$(bash "$app_dir/fetch_wheel.sh" "$arch")"
+read -r wheel_sha256 wheel_file < "$(dirname "$package_root")/source-wheel.sha256"
+wheel_version="$(sed -n 's/^set(PACKAGE_VERSION "\([^"]*\)")/\1/p' "$package_root/lib/cmake/executorch/executorch-config-version.cmake")"
+executorch_dir="$package_root/lib/cmake/executorch"
+
+# --- configure (again only when the wheel folder or the compiler changed), build, install ---
+if [ ! -f "$cmake_dir/CMakeCache.txt" ] \
+   || ! grep -qx "executorch_DIR:PATH=$executorch_dir" "$cmake_dir/CMakeCache.txt" \
+   || ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=.*$cxx\$" "$cmake_dir/CMakeCache.txt"; then
+  rm -rf "$cmake_dir"
+  cmake -S "$app_dir" -B "$cmake_dir" -DCMAKE_BUILD_TYPE=Release "${toolchain_args[@]}" \
+    -DCMAKE_CXX_COMPILER="$cxx" -Dexecutorch_DIR:PATH="$executorch_dir" >/dev/null
+fi
+cmake --build "$cmake_dir" --parallel "$jobs" >/dev/null
+rm -rf "$staging_dir"
+cmake --install "$cmake_dir" --prefix "$staging_dir" --strip >/dev/null
+
+# --- the glibc runtime, the loader, bundle.json ---
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$cmake_dir/CMakeCache.txt"; }
+readelf_tool="$(cache_value CMAKE_READELF)"
+[ -n "$readelf_tool" ] || readelf_tool=readelf
+cmake -DBUNDLE_DIR="$staging_dir" -DCXX_COMPILER="$(cache_value CMAKE_CXX_COMPILER)" \
+  -DREADELF="$readelf_tool" -P "$app_dir/cmake/bundle_glibc_runtime.cmake" >/dev/null
+interpreter="$("$readelf_tool" --wide --program-headers "$staging_dir/splitbench_runner" \
+  | sed -n 's/.*program interpreter: \(.*\)]$/\1/p')"
+[ -n "$interpreter" ] || fail "$staging_dir/splitbench_runner names no program interpreter"
+loader="lib/$(basename "$interpreter")"
+cmake -DBUNDLE_DIR="$staging_dir" -DBUNDLE_PLATFORM=android -DBUNDLE_ABI="$abi" \
   -DRUNNER_VERSION="$(sed -n 's/^project(splitbench_runner VERSION \([0-9.]*\).*/\1/p' "$app_dir/CMakeLists.txt")" \
-  -P "$app_dir/cmake/write_bundle_manifest.cmake"
+  -DBUNDLE_LIBC=glibc-bundled -DBUNDLE_LOADER="$loader" -DBUNDLE_LIBRARY_PATH=lib \
+  -DWHEEL_NAME=executorch -DWHEEL_VERSION="$wheel_version" -DWHEEL_FILE="$wheel_file" \
+  -DWHEEL_SHA256="$wheel_sha256" -P "$app_dir/cmake/write_bundle_manifest.cmake"
+rm -rf "$bundle_dir"
+mv "$staging_dir" "$bundle_dir"
 echo "$bundle_dir"

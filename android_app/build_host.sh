@@ -40,6 +40,7 @@ executorch_pkg="$("$python" -c 'import executorch, os; print(next(p for p in exe
   exit 2
 }
 executorch_dir="$executorch_pkg/lib/cmake/executorch"
+executorch_version="$("$python" -c 'import importlib.metadata as m; print(m.version("executorch"))')"
 jobs="${SPLITBENCH_BUILD_JOBS:-2}"
 arch="$(uname -m)"
 
@@ -62,8 +63,10 @@ build_variant() {
   while IFS= read -r -d '' file; do
     if ! grep -qxF "$file" <<<"$installed"; then rm -f "$file"; fi
   done < <(find "$bundle_dir" -type f ! -name bundle.json -print0)
+  # The venv's installed executorch: no wheel file to name or hash (source_wheel.file/sha256 null).
   cmake -DBUNDLE_DIR="$bundle_dir" -DBUNDLE_PLATFORM=linux -DBUNDLE_ABI="$arch" \
     -DRUNNER_VERSION="$(sed -n 's/^project(splitbench_runner VERSION \([0-9.]*\).*/\1/p' "$app_dir/CMakeLists.txt")" \
+    -DBUNDLE_LIBC=system -DBUNDLE_LIBRARY_PATH=lib -DWHEEL_NAME=executorch -DWHEEL_VERSION="$executorch_version" \
     -P "$app_dir/cmake/write_bundle_manifest.cmake"
   "$bundle_dir/splitbench_runner" --version >/dev/null
   echo "$bundle_dir"

@@ -1,29 +1,109 @@
-# Writes <BUNDLE_DIR>/bundle.json (schema splitbench.runner_bundle, version 1):
-# every file of the bundle with its sha256, size and mode.
-# Run as: cmake -DBUNDLE_DIR=.. -DBUNDLE_PLATFORM=.. -DBUNDLE_ABI=.. -DRUNNER_VERSION=.. -P this_file
+# Writes <BUNDLE_DIR>/bundle.json (schema splitbench.runner_bundle, version 2; fields in
+# android_app/README.md): how the runner is launched, which libc it runs on, the wheel it was
+# built from, the ELF machine and largest LOAD alignment of its files, and every file of the
+# bundle with its sha256, size and mode.
+# Run as: cmake -DBUNDLE_DIR=.. -DBUNDLE_PLATFORM=.. -DBUNDLE_ABI=.. -DRUNNER_VERSION=..
+#   [-DBUNDLE_LIBC=system|glibc-bundled] [-DBUNDLE_LOADER=lib/ld-....so.N]
+#   [-DBUNDLE_LIBRARY_PATH=lib] [-DWHEEL_NAME=executorch -DWHEEL_VERSION=.. [-DWHEEL_FILE=.. -DWHEEL_SHA256=..]]
+#   -P this_file
 foreach(_required BUNDLE_DIR BUNDLE_PLATFORM BUNDLE_ABI RUNNER_VERSION)
   if(NOT DEFINED ${_required})
     message(FATAL_ERROR "write_bundle_manifest.cmake needs -D${_required}=...")
   endif()
 endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/elf_facts.cmake")
+
+if(NOT DEFINED BUNDLE_LIBC)
+  set(BUNDLE_LIBC system)
+endif()
+if(NOT BUNDLE_LIBC MATCHES "^(system|glibc-bundled)$")
+  message(FATAL_ERROR "BUNDLE_LIBC must be system or glibc-bundled, got '${BUNDLE_LIBC}'")
+endif()
+if(BUNDLE_LIBC STREQUAL "glibc-bundled" AND NOT BUNDLE_LOADER)
+  message(FATAL_ERROR "a glibc-bundled bundle needs -DBUNDLE_LOADER=<its ld.so, relative to the bundle>")
+endif()
+if(BUNDLE_LOADER AND NOT EXISTS "${BUNDLE_DIR}/${BUNDLE_LOADER}")
+  message(FATAL_ERROR "BUNDLE_LOADER ${BUNDLE_LOADER} is not in ${BUNDLE_DIR}")
+endif()
+if(NOT DEFINED BUNDLE_LIBRARY_PATH AND IS_DIRECTORY "${BUNDLE_DIR}/lib")
+  set(BUNDLE_LIBRARY_PATH lib)
+endif()
+
+# _json_string(<value> <out>): a JSON string literal, or null for an empty value.
+function(_json_string _value _out)
+  if("${_value}" STREQUAL "")
+    set(${_out} "null" PARENT_SCOPE)
+  else()
+    set(${_out} "\"${_value}\"" PARENT_SCOPE)
+  endif()
+endfunction()
 
 file(GLOB_RECURSE _files RELATIVE "${BUNDLE_DIR}" "${BUNDLE_DIR}/*")
 list(REMOVE_ITEM _files "bundle.json")
 list(SORT _files)
+
 set(_manifest "{}")
 string(JSON _manifest SET "${_manifest}" schema "\"splitbench.runner_bundle\"")
-string(JSON _manifest SET "${_manifest}" schema_version 1)
+string(JSON _manifest SET "${_manifest}" schema_version 2)
 string(JSON _manifest SET "${_manifest}" platform "\"${BUNDLE_PLATFORM}\"")
 string(JSON _manifest SET "${_manifest}" abi "\"${BUNDLE_ABI}\"")
 string(JSON _manifest SET "${_manifest}" runner_version "\"${RUNNER_VERSION}\"")
 string(JSON _manifest SET "${_manifest}" runner "\"splitbench_runner\"")
-string(JSON _manifest SET "${_manifest}" files "[]")
+
+_json_string("${BUNDLE_LOADER}" _loader)
+set(_launch "{}")
+string(JSON _launch SET "${_launch}" loader "${_loader}")
+string(JSON _launch SET "${_launch}" library_path "[]")
 set(_index 0)
+foreach(_folder IN LISTS BUNDLE_LIBRARY_PATH)
+  string(JSON _launch SET "${_launch}" library_path ${_index} "\"${_folder}\"")
+  math(EXPR _index "${_index} + 1")
+endforeach()
+string(JSON _manifest SET "${_manifest}" launch "${_launch}")
+string(JSON _manifest SET "${_manifest}" libc "\"${BUNDLE_LIBC}\"")
+
+if(WHEEL_NAME)
+  set(_wheel "{}")
+  string(JSON _wheel SET "${_wheel}" name "\"${WHEEL_NAME}\"")
+  _json_string("${WHEEL_VERSION}" _value)
+  string(JSON _wheel SET "${_wheel}" version "${_value}")
+  _json_string("${WHEEL_FILE}" _value)
+  string(JSON _wheel SET "${_wheel}" file "${_value}")
+  _json_string("${WHEEL_SHA256}" _value)
+  string(JSON _wheel SET "${_wheel}" sha256 "${_value}")
+  string(JSON _manifest SET "${_manifest}" source_wheel "${_wheel}")
+else()
+  string(JSON _manifest SET "${_manifest}" source_wheel null)
+endif()
+
+set(_entries "[]")
+set(_index 0)
+set(_machine "")
+set(_machine_file "")
+set(_max_align 0)
 foreach(_file IN LISTS _files)
   file(SHA256 "${BUNDLE_DIR}/${_file}" _sha256)
   file(SIZE "${BUNDLE_DIR}/${_file}" _size)
-  string(JSON _manifest SET "${_manifest}" files ${_index}
+  string(JSON _entries SET "${_entries}" ${_index}
          "{\"path\": \"${_file}\", \"sha256\": \"${_sha256}\", \"size_bytes\": ${_size}, \"mode\": \"755\"}")
   math(EXPR _index "${_index} + 1")
+  elf_facts("${BUNDLE_DIR}/${_file}" _is_elf _file_machine _file_align)
+  if(NOT _is_elf)
+    continue()
+  endif()
+  if(_machine STREQUAL "")
+    set(_machine "${_file_machine}")
+    set(_machine_file "${_file}")
+  elseif(NOT _machine STREQUAL _file_machine)
+    message(FATAL_ERROR "the bundle mixes ELF machines: ${_machine_file} is ${_machine}, ${_file} is "
+                        "${_file_machine}; rebuild it from one wheel and one toolchain")
+  endif()
+  if(_file_align GREATER _max_align)
+    set(_max_align ${_file_align})
+  endif()
 endforeach()
+_json_string("${_machine}" _value)
+string(JSON _manifest SET "${_manifest}" elf_machine "${_value}")
+string(JSON _manifest SET "${_manifest}" max_elf_load_align_bytes ${_max_align})
+string(JSON _manifest SET "${_manifest}" files "${_entries}")
 file(WRITE "${BUNDLE_DIR}/bundle.json" "${_manifest}\n")

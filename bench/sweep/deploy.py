@@ -40,9 +40,11 @@ LITE_RUNNER_FOLDER = "runner-lite"
 
 @dataclass(frozen=True)
 class DeviceRunner:
-    """Where one runner bundle lives on the device."""
+    """Where one runner bundle lives on the device, and how it is started (its bundle.json `launch`)."""
 
     folder: str
+    loader: str | None = None  # relative to the folder: the bundled ELF loader (glibc-bundled builds)
+    library_path: tuple[str, ...] = ("lib",)  # relative to the folder
 
     @property
     def executable(self) -> str:
@@ -52,14 +54,34 @@ class DeviceRunner:
     def lib_dir(self) -> str:
         return posixpath.join(self.folder, "lib")
 
+    def command(self, *args: str) -> str:
+        """The shell command that starts the runner with `args`, every word quoted.
+
+        A glibc-bundled runner starts through its own loader with absolute library folders and without
+        the device's LD_LIBRARY_PATH / LD_PRELOAD (they belong to the device's own libc); a plain build
+        starts with its lib/ on LD_LIBRARY_PATH. Either way the command begins with `env`, so that it can
+        follow a `timeout` prefix."""
+        if self.loader is not None:
+            folders = ":".join(posixpath.join(self.folder, path) for path in self.library_path)
+            argv = [posixpath.join(self.folder, self.loader), "--library-path", folders, self.executable, *args]
+            return "env -u LD_LIBRARY_PATH -u LD_PRELOAD " + " ".join(shlex.quote(arg) for arg in argv)
+        argv = ["env", f"LD_LIBRARY_PATH={self.lib_dir}", self.executable, *args]
+        return " ".join(shlex.quote(arg) for arg in argv)
+
 
 @dataclass(frozen=True)
 class DeviceLayout:
     root: str = DEVICE_SPLITBENCH_ROOT
+    runner_loader: str | None = None  # the plain runner bundle's launch (bundle.json), see DeviceRunner
+    runner_library_path: tuple[str, ...] = ("lib",)
+
+    @classmethod
+    def for_bundle(cls, bundle: RunnerBundle, root: str = DEVICE_SPLITBENCH_ROOT) -> "DeviceLayout":
+        return cls(root=root, runner_loader=bundle.loader, runner_library_path=bundle.library_path)
 
     @property
     def runner(self) -> DeviceRunner:
-        return DeviceRunner(posixpath.join(self.root, RUNNER_FOLDER))
+        return DeviceRunner(posixpath.join(self.root, RUNNER_FOLDER), self.runner_loader, self.runner_library_path)
 
     @property
     def lite_runner(self) -> DeviceRunner:

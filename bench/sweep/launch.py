@@ -46,12 +46,11 @@ class LaunchOutcome:
     wall_s: float
 
 
-def runner_argv(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> list[str]:
-    """The runner command line: the Lite runner and the manifest's input shape for a .ptl program
-    (a .ptl file records no input shape), the plain runner otherwise."""
+def runner_args(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> list[str]:
+    """The runner's arguments: the manifest's input shape for a .ptl program (a .ptl file records no input
+    shape); the runner itself (plain or Lite, and how it starts) is the layout's DeviceRunner."""
     program = request.program
     argv = [
-        layout.runner_for(program).executable,
         "--model", layout.model_path(program),
         "--iterations", str(config.iterations),
         "--warmup", str(config.warmup),
@@ -68,8 +67,8 @@ def runner_argv(layout: DeviceLayout, request: LaunchRequest, config: SweepConfi
 def launch_script(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> str:
     stdout_path = shlex.quote(f"{layout.root}/last_stdout.txt")
     stderr_path = shlex.quote(f"{layout.root}/last_stderr.txt")
-    command = " ".join(shlex.quote(arg) for arg in runner_argv(layout, request, config))
     runner = layout.runner_for(request.program)
+    command = runner.command(*runner_args(layout, request, config))
     limit_s = int(config.launch_timeout_s)
     lines = [snapshot_script(request.core, prefix="before_")]
     if request.drop_page_cache:
@@ -81,7 +80,7 @@ def launch_script(layout: DeviceLayout, request: LaunchRequest, config: SweepCon
         f"cd {shlex.quote(runner.folder)} || exit 97",
         f"rm -f {stdout_path} {stderr_path}",
         f'limit=""; if command -v timeout >/dev/null 2>&1; then limit="timeout -k {KILL_GRACE_S} {limit_s}"; fi',
-        f"LD_LIBRARY_PATH={shlex.quote(runner.lib_dir)} $limit {command} >{stdout_path} 2>{stderr_path}",
+        f"$limit {command} >{stdout_path} 2>{stderr_path}",
         "rc=$?",
         snapshot_script(request.core, prefix="after_"),
         section_marker("rc"), 'echo "$rc"',
@@ -121,8 +120,7 @@ def run_launch(connection: ShellConnection, layout: DeviceLayout, request: Launc
 
 def read_runner_capabilities(connection: ShellConnection, runner: DeviceRunner) -> dict | None:
     """The deployed runner's ``--version`` JSON (splitbench.runner_capabilities), or None if it gave none."""
-    result = run_script(connection, f"LD_LIBRARY_PATH={shlex.quote(runner.lib_dir)} "
-                                    f"{shlex.quote(runner.executable)} --version 2>&1", timeout_s=120)
+    result = run_script(connection, f"{runner.command('--version')} 2>&1", timeout_s=120)
     return find_runner_capabilities(result.output)
 
 

@@ -118,7 +118,7 @@ def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
     lite_programs = [p for p in opened.programs if p.needs_lite_runtime]
     lite_runner = (find_lite_runner_bundle(device, bundle, folder=request.lite_runner_bundle_dir)
                    if lite_programs else None)
-    layout = DeviceLayout()
+    layout = DeviceLayout.for_bundle(bundle)
     base_info = opened.previous_info or new_run_header(
         opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
         opened.manifest.sha256, opened.manifest.data.get("model") or {}, [p.program_id for p in opened.programs])

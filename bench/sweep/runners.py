@@ -15,8 +15,9 @@ from formats.device_facts import DeviceFacts
 from bench.errors import UnsupportedDevice
 
 RUNNER_BUNDLE_SCHEMA = "splitbench.runner_bundle"
-RUNNER_BUNDLE_SCHEMA_VERSIONS = (1,)
+RUNNER_BUNDLE_SCHEMA_VERSIONS = (1, 2)  # 2 added launch, libc, source_wheel, elf_machine, max_elf_load_align_bytes
 RUNNER_EXECUTABLE = "splitbench_runner"
+ANDROID_ABIS = ("arm64-v8a", "x86_64")  # the ABIs android_app/build_android.sh builds a runner for
 BUILD_SCRIPTS = {"android": "android_app/build_android.sh", "linux": "android_app/build_host.sh"}
 
 
@@ -35,6 +36,9 @@ class RunnerBundle:
     abi: str
     runner_version: str | None
     files: tuple[BundleFile, ...]
+    loader: str | None = None  # bundle.json launch.loader: start the runner through this bundled ELF loader
+    library_path: tuple[str, ...] = ("lib",)  # bundle.json launch.library_path
+    libc: str = "system"  # "system" | "glibc-bundled"
 
     @property
     def total_size_bytes(self) -> int:
@@ -70,6 +74,10 @@ def find_runner_bundle(facts: DeviceFacts, build_root: Path | None = None, folde
             f"could not tell the platform/ABI of {facts.serial} (uname -o: {facts.kernel_os!r}, "
             f"uname -m: {facts.machine!r}); the runner supports Android and GNU/Linux devices"
         )
+    if folder is None and facts.platform == "android" and facts.abi not in ANDROID_ABIS:
+        raise UnsupportedDevice(
+            f"{facts.serial} is an Android {facts.abi} device; splitbench's runner is built for Android "
+            f"{' and '.join(ANDROID_ABIS)} only: use a device of one of those ABIs")
     if folder is None:
         folder = bundle_folder_for(facts.platform, facts.abi, build_root or default_build_root())
         if not (folder / "bundle.json").is_file():
@@ -109,10 +117,15 @@ def load_runner_bundle(folder: Path) -> RunnerBundle:
                        mode=parse_mode(f.get("mode")))
             for f in data["files"]
         )
+        launch = data["launch"] if data["schema_version"] >= 2 else {"loader": None, "library_path": ["lib"]}
         bundle = RunnerBundle(folder=folder, platform=data["platform"], abi=data["abi"],
-                              runner_version=data.get("runner_version"), files=files)
+                              runner_version=data.get("runner_version"), files=files,
+                              loader=launch["loader"], library_path=tuple(launch["library_path"]),
+                              libc=data["libc"] if data["schema_version"] >= 2 else "system")
     except (KeyError, TypeError, ValueError) as exc:
         raise UnsupportedDevice(f"{bundle_json} lacks a field ({exc}); rebuild the runner") from None
+    if bundle.loader is not None and not any(f.path == bundle.loader for f in files):
+        raise UnsupportedDevice(f"{bundle_json} launches through {bundle.loader}, which it does not list; rebuild the runner")
     if not any(f.path == RUNNER_EXECUTABLE for f in files):
         raise UnsupportedDevice(f"{bundle_json} lists no {RUNNER_EXECUTABLE}; rebuild the runner")
     for bundle_file in files:

@@ -109,8 +109,9 @@ def test_bundle_manifest_lists_every_file_with_its_hash(runner):
     import hashlib
 
     manifest = json.loads((BUNDLE / "bundle.json").read_text())
-    assert manifest["schema"] == "splitbench.runner_bundle" and manifest["schema_version"] == 1
+    assert manifest["schema"] == "splitbench.runner_bundle" and manifest["schema_version"] == 2
     assert (manifest["platform"], manifest["abi"]) == ("linux", platform.machine())
+    assert (manifest["libc"], manifest["launch"]["loader"], manifest["elf_machine"]) == ("system", None, platform.machine())
     listed = {entry["path"]: entry for entry in manifest["files"]}
     on_disk = {p.relative_to(BUNDLE).as_posix() for p in BUNDLE.rglob("*") if p.is_file()} - {"bundle.json"}
     assert set(listed) == on_disk

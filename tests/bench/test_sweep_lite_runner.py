@@ -14,7 +14,7 @@ import pytest
 from bench.sweep.deploy import DeviceLayout
 from bench.adb.reconnect import DeviceLink
 from bench.errors import UnsupportedDevice
-from bench.sweep.launch import LaunchRequest, runner_argv
+from bench.sweep.launch import LaunchRequest, runner_args
 from bench.sweep.programs import load_manifest_file, select_programs
 from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.lite_runner import find_lite_runner_bundle, lite_bundle_folder_next_to
@@ -142,14 +142,26 @@ def test_a_lite_runner_that_cannot_be_pushed_fails_only_the_ptl_programs(tmp_pat
     assert "could not put the TorchScript Lite runner on the device" in message and "no space left" in message
 
 
-def test_runner_argv_picks_the_runner_and_passes_the_input_shape_for_ptl(tmp_path):
+def test_runner_command_picks_the_runner_and_passes_the_input_shape_for_ptl(tmp_path):
     programs = select_programs(load_manifest_file(write_mixed_manifest(tmp_path)), configurations=("full",))
-    argv = {p.format: runner_argv(LAYOUT, LaunchRequest(p, core=1, drop_page_cache=False), SweepConfig())
+    argv = {p.format: runner_args(LAYOUT, LaunchRequest(p, core=1, drop_page_cache=False), SweepConfig())
             for p in programs}
-    assert argv["pte"][0] == "/data/local/tmp/splitbench/runner/splitbench_runner"
+    commands = {p.format: LAYOUT.runner_for(p).command(*argv[p.format]) for p in programs}
+    assert commands["pte"].startswith("env LD_LIBRARY_PATH=/data/local/tmp/splitbench/runner/lib "
+                                      "/data/local/tmp/splitbench/runner/splitbench_runner --model ")
     assert "--input-shape" not in argv["pte"]
-    assert argv["ptl"][0] == "/data/local/tmp/splitbench/runner-lite/splitbench_runner"
+    assert commands["ptl"].startswith("env LD_LIBRARY_PATH=/data/local/tmp/splitbench/runner-lite/lib "
+                                      "/data/local/tmp/splitbench/runner-lite/splitbench_runner --model ")
     assert argv["ptl"][argv["ptl"].index("--input-shape") + 1] == "1,3,32,32"
+
+
+def test_a_glibc_bundled_runner_starts_through_its_own_loader_without_the_device_library_path():
+    layout = DeviceLayout(root="/data/local/tmp/my dir", runner_loader="lib/ld-linux-aarch64.so.1",
+                          runner_library_path=("lib",))
+    command = layout.runner.command("--model", "/data/local/tmp/my dir/models/a b.pte")
+    assert command == ("env -u LD_LIBRARY_PATH -u LD_PRELOAD '/data/local/tmp/my dir/runner/lib/ld-linux-aarch64.so.1' "
+                       "--library-path '/data/local/tmp/my dir/runner/lib' '/data/local/tmp/my dir/runner/splitbench_runner' "
+                       "--model '/data/local/tmp/my dir/models/a b.pte'")
 
 
 def test_lite_bundle_lookup(tmp_path):

@@ -133,6 +133,9 @@ def test_runner_bundle_choice(tmp_path):
         find_runner_bundle(linux_facts("arm64-v8a", "android"), folder=build_root / "linux-x86_64" / "bundle")
     with pytest.raises(UnsupportedDevice, match="platform/ABI"):
         find_runner_bundle(linux_facts(abi=None))
+    for abi in ("armeabi-v7a", "riscv64"):
+        with pytest.raises(UnsupportedDevice, match=f"an Android {abi} device; .* Android arm64-v8a and x86_64 only"):
+            find_runner_bundle(linux_facts(abi, "android"), build_root=build_root)
 
 
 def test_settings_are_checked_and_round_trip():
