@@ -147,6 +147,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       {"--etdump",
        [&](const std::string& v) {
          if (v.empty()) bad_args("--etdump expects a file path");
+#ifndef SPLITBENCH_WITH_ETDUMP
+         bad_args("--etdump needs a runner built with ExecuTorch's ETDump library, and this one "
+                  "is not (see --version, \"etdump\"); drop --etdump");
+#endif
          o.etdump_path = v;
        }},
       {"--peak-isa",
