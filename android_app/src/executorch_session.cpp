@@ -242,7 +242,7 @@ class ExecutorchSession final : public ProgramSession {
 
   std::string path_;
   LoadMode load_mode_;
-  std::string etdump_path_;  // empty = no tracing
+  [[maybe_unused]] std::string etdump_path_;  // empty = no tracing
 #ifdef SPLITBENCH_WITH_ETDUMP
   executorch::etdump::ETDumpGen* tracer_ = nullptr;
 #else

@@ -57,22 +57,36 @@ double timed_inference_ms(ProgramSession& session, CpuObserver& cpus) {
   return ms;
 }
 
-// One timed run: wall time as before, and inside a slightly wider span the
-// thread's CPU time and involuntary switches (so wall - cpu is never inflated
-// by the reads themselves).
-void timed_sample(ProgramSession& session, Measurement& m) {
-  int64_t switches_before = thread_involuntary_switches();
-  int64_t cpu_before = thread_cpu_ns();
+// The thread's CPU time and involuntary switches at one instant.
+struct ThreadCounters {
+  int64_t cpu_ns = 0;
+  int64_t involuntary_switches = -1;  // -1 = unavailable
+};
+
+ThreadCounters read_thread_counters() {
+  ThreadCounters counters;
+  counters.cpu_ns = thread_cpu_ns();
+  counters.involuntary_switches = thread_involuntary_switches();
+  return counters;
+}
+
+// One timed run: the wall time as before, and the thread's CPU time and
+// involuntary switches since `previous` (the reading that closed the previous
+// run, or the one taken just before the loop). The counters span the wall span
+// plus the loop's own bookkeeping (well under a microsecond), so wall - cpu is
+// never inflated by the readings, and each run costs two system calls.
+void timed_sample(ProgramSession& session, Measurement& m, ThreadCounters& previous) {
   Clock::time_point start = Clock::now();
   session.run_inference();
   Clock::time_point end = Clock::now();
-  int64_t cpu_after = thread_cpu_ns();
-  int64_t switches_after = thread_involuntary_switches();
+  ThreadCounters now = read_thread_counters();
   m.cpus.sample();
   m.inference_ms.push_back(elapsed_ms(start, end));
-  m.inference_cpu_ms.push_back(cpu_ns_to_ms(cpu_after - cpu_before));
-  m.involuntary_switches.push_back(
-      switches_before < 0 || switches_after < 0 ? -1 : switches_after - switches_before);
+  m.inference_cpu_ms.push_back(cpu_ns_to_ms(now.cpu_ns - previous.cpu_ns));
+  m.involuntary_switches.push_back(previous.involuntary_switches < 0 || now.involuntary_switches < 0
+                                       ? -1
+                                       : now.involuntary_switches - previous.involuntary_switches);
+  previous = now;
 }
 
 }  // namespace
@@ -128,13 +142,14 @@ void measure_program(ProgramSession& session, const MeasurementPlan& plan,
   m.core_freq_before_khz = core_frequency_khz(m.frequency_core);
   m.traced = session.traced();
   session.begin_traced_runs();
+  ThreadCounters counters = read_thread_counters();
   Clock::time_point loop_start = Clock::now();
   for (;;) {
     double loop_ms = elapsed_ms(loop_start, Clock::now());
     bool count_reached = static_cast<int>(m.inference_ms.size()) >= plan.iterations;
     if (count_reached && loop_ms >= plan.min_time_ms) break;
     if (plan.max_time_ms > 0 && loop_ms >= plan.max_time_ms) break;
-    timed_sample(session, m);
+    timed_sample(session, m, counters);
   }
   m.core_freq_after_khz = core_frequency_khz(m.frequency_core);
 
