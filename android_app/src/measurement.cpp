@@ -57,36 +57,29 @@ double timed_inference_ms(ProgramSession& session, CpuObserver& cpus) {
   return ms;
 }
 
-// The thread's CPU time and involuntary switches at one instant.
-struct ThreadCounters {
-  int64_t cpu_ns = 0;
-  int64_t involuntary_switches = -1;  // -1 = unavailable
-};
-
-ThreadCounters read_thread_counters() {
-  ThreadCounters counters;
-  counters.cpu_ns = thread_cpu_ns();
-  counters.involuntary_switches = thread_involuntary_switches();
-  return counters;
-}
-
-// One timed run: the wall time as before, and the thread's CPU time and
-// involuntary switches since `previous` (the reading that closed the previous
-// run, or the one taken just before the loop). The counters span the wall span
-// plus the loop's own bookkeeping (well under a microsecond), so wall - cpu is
-// never inflated by the readings, and each run costs two system calls.
-void timed_sample(ProgramSession& session, Measurement& m, ThreadCounters& previous) {
+// One timed run: wall time from before the inference to after the thread CPU
+// clock reading that closes it; the run's CPU time is the difference from the
+// reading that closed the run before (or the one taken just before the loop).
+// The reading goes inside the wall span because it is where a pending
+// preemption lands: reading a running thread's CPU clock updates its scheduler
+// accounting, and a thread past its time slice is switched out on the return
+// from that system call. Read outside, the lost time would fall between the
+// runs, unseen. The CPU span therefore covers the wall span except its last
+// reading, plus the loop's bookkeeping (under a microsecond), so wall - cpu is
+// not inflated by the readings. Involuntary switches (getrusage, which does
+// not update the accounting) are read after the wall span, the same way.
+void timed_sample(ProgramSession& session, Measurement& m, int64_t& cpu_ns, int64_t& switches) {
   Clock::time_point start = Clock::now();
   session.run_inference();
+  int64_t cpu_now = thread_cpu_ns();
   Clock::time_point end = Clock::now();
-  ThreadCounters now = read_thread_counters();
+  int64_t switches_now = thread_involuntary_switches();
   m.cpus.sample();
   m.inference_ms.push_back(elapsed_ms(start, end));
-  m.inference_cpu_ms.push_back(cpu_ns_to_ms(now.cpu_ns - previous.cpu_ns));
-  m.involuntary_switches.push_back(previous.involuntary_switches < 0 || now.involuntary_switches < 0
-                                       ? -1
-                                       : now.involuntary_switches - previous.involuntary_switches);
-  previous = now;
+  m.inference_cpu_ms.push_back(cpu_ns_to_ms(cpu_now - cpu_ns));
+  m.involuntary_switches.push_back(switches < 0 || switches_now < 0 ? -1 : switches_now - switches);
+  cpu_ns = cpu_now;
+  switches = switches_now;
 }
 
 }  // namespace
@@ -142,14 +135,15 @@ void measure_program(ProgramSession& session, const MeasurementPlan& plan,
   m.core_freq_before_khz = core_frequency_khz(m.frequency_core);
   m.traced = session.traced();
   session.begin_traced_runs();
-  ThreadCounters counters = read_thread_counters();
+  int64_t switches = thread_involuntary_switches();
+  int64_t cpu_ns = thread_cpu_ns();
   Clock::time_point loop_start = Clock::now();
   for (;;) {
     double loop_ms = elapsed_ms(loop_start, Clock::now());
     bool count_reached = static_cast<int>(m.inference_ms.size()) >= plan.iterations;
     if (count_reached && loop_ms >= plan.min_time_ms) break;
     if (plan.max_time_ms > 0 && loop_ms >= plan.max_time_ms) break;
-    timed_sample(session, m, counters);
+    timed_sample(session, m, cpu_ns, switches);
   }
   m.core_freq_after_khz = core_frequency_khz(m.frequency_core);
 
