@@ -1,4 +1,5 @@
-"""The runner's JSON on stdout (docs/formats.md, section 2): a result per launch, capabilities for --version.
+"""The runner's JSON on stdout (docs/formats.md, section 2): a result per launch, capabilities for --version,
+and the core's peak fp32 FMA throughput for --measure-peak.
 
 Written by android_app/ (C++); read here for bench/ (finding it in a command's output) and analysis/
 (checking the copy embedded in every results row).
@@ -12,8 +13,10 @@ from typing import Any
 from formats.schema import check_schema
 
 RUNNER_RESULT_SCHEMA = "splitbench.runner_result"
-RUNNER_RESULT_VERSIONS: tuple[int, ...] = (1,)
+RUNNER_RESULT_VERSIONS: tuple[int, ...] = (1, 2)  # 2 added timing.inference_cpu_ms, interference, files, ...
 RUNNER_CAPABILITIES_SCHEMA = "splitbench.runner_capabilities"
+CORE_PEAK_SCHEMA = "splitbench.core_peak"
+CORE_PEAK_VERSIONS: tuple[int, ...] = (1,)
 
 
 def find_json_object(output: str, schema: str) -> dict | None:
@@ -38,6 +41,14 @@ def find_runner_result(output: str) -> dict | None:
 
 def find_runner_capabilities(output: str) -> dict | None:
     return find_json_object(output, RUNNER_CAPABILITIES_SCHEMA)
+
+
+def find_core_peak(output: str) -> dict | None:
+    return find_json_object(output, CORE_PEAK_SCHEMA)
+
+
+def check_core_peak(document: Any, where: str) -> int:
+    return check_schema(document, CORE_PEAK_SCHEMA, CORE_PEAK_VERSIONS, where)
 
 
 def check_runner_result(document: Any, where: str) -> int:

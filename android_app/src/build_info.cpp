@@ -1,6 +1,9 @@
 #include "build_info.h"
 
 #include "build_config.h"
+#include "core_peak.h"
+#include "peak_kernel.h"
+#include "run_report.h"
 
 #if defined(__ANDROID__)
 #include <android/api-level.h>
@@ -99,6 +102,22 @@ Json capabilities_json() {
   caps.set("inputs", Json::array_of(std::vector<std::string>{"random", "zeros", "path"}));
   caps.set("random_input", "splitmix64 -> (z >> 40) * 2^-24, float32 in [0, 1)");
   caps.set("checksum", "fnv1a64 over the raw output bytes");
+  caps.set("runner_result_schema_version", kRunnerResultSchemaVersion);
+  caps.set("core_peak_schema_version", kCorePeakSchemaVersion);
+  Json compiled = Json::array();
+  Json supported = Json::array();
+  for (const PeakKernel& kernel : compiled_peak_kernels()) {
+    compiled.push(kernel.isa);
+    if (kernel.supported()) supported.push(kernel.isa);
+  }
+  caps.set("peak_kernel_isas", compiled);
+  caps.set("peak_kernel_isas_supported", supported);
+  caps.set("write_files", Json::array_of(std::vector<std::string>{"input", "output"}));
+#ifdef SPLITBENCH_WITH_ETDUMP
+  caps.set("etdump", true);
+#else
+  caps.set("etdump", false);
+#endif
   return caps;
 }
 

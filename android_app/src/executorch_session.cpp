@@ -4,7 +4,12 @@
 #include <executorch/extension/tensor/tensor.h>
 #include <executorch/runtime/platform/runtime.h>
 
+#ifdef SPLITBENCH_WITH_ETDUMP
+#include <executorch/devtools/etdump/etdump_flatcc.h>
+#endif
+
 #include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "runner_error.h"
@@ -80,8 +85,8 @@ std::string describe(const std::string& what, Error error) {
 
 class ExecutorchSession final : public ProgramSession {
  public:
-  ExecutorchSession(std::string path, LoadMode load_mode)
-      : path_(std::move(path)), load_mode_(load_mode) {
+  ExecutorchSession(std::string path, LoadMode load_mode, std::string etdump_path)
+      : path_(std::move(path)), load_mode_(load_mode), etdump_path_(std::move(etdump_path)) {
     executorch::runtime::runtime_init();
   }
 
@@ -94,7 +99,8 @@ class ExecutorchSession final : public ProgramSession {
   void load_program() override {
     module_ = std::make_unique<Module>(
         path_, load_mode_ == LoadMode::kMmap ? Module::LoadMode::Mmap
-                                             : Module::LoadMode::File);
+                                             : Module::LoadMode::File,
+        make_tracer());
     // Full flatbuffer verification: a damaged file is refused instead of read
     // out of bounds.
     Error error = module_->load(executorch::runtime::Program::Verification::InternalConsistency);
@@ -175,6 +181,38 @@ class ExecutorchSession final : public ProgramSession {
     outputs_ = std::move(*result);
   }
 
+  bool traced() const override { return tracer_ != nullptr; }
+
+  void begin_traced_runs() override {
+#ifdef SPLITBENCH_WITH_ETDUMP
+    // Drops what load, first run and warm-ups logged: the trace holds the timed runs.
+    if (tracer_) tracer_->reset();
+#endif
+  }
+
+  std::optional<int64_t> write_trace() override {
+#ifdef SPLITBENCH_WITH_ETDUMP
+    if (!tracer_) return std::nullopt;
+    executorch::etdump::ETDumpResult dump = tracer_->get_etdump_data();
+    if (dump.buf == nullptr || dump.size == 0) {
+      throw RunnerError(ErrorKind::kRuntime,
+                        "the ETDump tracer recorded nothing; this ExecuTorch runtime was built "
+                        "without event tracing, drop --etdump");
+    }
+    std::FILE* file = std::fopen(etdump_path_.c_str(), "wb");
+    bool ok = file && std::fwrite(dump.buf, 1, dump.size, file) == dump.size;
+    if (file && std::fclose(file) != 0) ok = false;
+    std::free(dump.buf);
+    if (!ok) {
+      throw RunnerError(ErrorKind::kCannotWrite, "cannot write the ETDump to '" + etdump_path_ +
+                                                     "'; check the folder exists and is writable");
+    }
+    return static_cast<int64_t>(dump.size);
+#else
+    return std::nullopt;
+#endif
+  }
+
   OutputTensor copy_output() override {
     if (outputs_.empty() || !outputs_[0].isTensor()) {
       throw RunnerError(ErrorKind::kRuntime,
@@ -190,8 +228,26 @@ class ExecutorchSession final : public ProgramSession {
   }
 
  private:
+  // The ETDump event tracer when --etdump was given; the Module owns it.
+  std::unique_ptr<executorch::runtime::EventTracer> make_tracer() {
+#ifdef SPLITBENCH_WITH_ETDUMP
+    if (!etdump_path_.empty()) {
+      auto tracer = std::make_unique<executorch::etdump::ETDumpGen>();
+      tracer_ = tracer.get();
+      return tracer;
+    }
+#endif
+    return nullptr;
+  }
+
   std::string path_;
   LoadMode load_mode_;
+  [[maybe_unused]] std::string etdump_path_;  // empty = no tracing
+#ifdef SPLITBENCH_WITH_ETDUMP
+  executorch::etdump::ETDumpGen* tracer_ = nullptr;
+#else
+  void* tracer_ = nullptr;
+#endif
   std::unique_ptr<Module> module_;
   std::vector<std::vector<uint8_t>> input_buffers_;
   std::vector<TensorPtr> input_tensors_;
@@ -202,8 +258,9 @@ class ExecutorchSession final : public ProgramSession {
 }  // namespace
 
 std::unique_ptr<ProgramSession> make_executorch_session(const std::string& path,
-                                                        LoadMode load_mode) {
-  return std::make_unique<ExecutorchSession>(path, load_mode);
+                                                        LoadMode load_mode,
+                                                        const std::string& etdump_path) {
+  return std::make_unique<ExecutorchSession>(path, load_mode, etdump_path);
 }
 
 }  // namespace splitbench

@@ -9,7 +9,10 @@
 
 namespace splitbench {
 
+// `etdump_path` non-empty attaches ExecuTorch's ETDumpGen event tracer (builds
+// with SPLITBENCH_WITH_ETDUMP only); the trace of the timed runs goes there.
 std::unique_ptr<ProgramSession> make_executorch_session(const std::string& path,
-                                                        LoadMode load_mode);
+                                                        LoadMode load_mode,
+                                                        const std::string& etdump_path);
 
 }  // namespace splitbench

@@ -5,12 +5,15 @@
 #include <fstream>
 #include <iostream>
 #include <new>
+#include <optional>
 
 #include "affinity.h"
 #include "build_info.h"
+#include "core_peak.h"
 #include "measurement.h"
 #include "model_file.h"
 #include "options.h"
+#include "raw_file.h"
 #include "run_report.h"
 #include "runner_error.h"
 
@@ -46,11 +49,42 @@ bool emit(const Json& json, const std::string& output_json_path) {
 void run(const RunnerOptions& options, RunReport& report, Measurement& measurement) {
   // Pinning comes first, so every thread started later inherits the mask.
   if (options.core >= 0) pin_to_core(options.core);
+  // Files asked for are created up front, so a bad path fails before the load.
+  if (!options.write_input_path.empty()) check_writable(options.write_input_path, "--write-input");
+  if (!options.write_output_path.empty()) check_writable(options.write_output_path, "--write-output");
+  if (!options.etdump_path.empty()) check_writable(options.etdump_path, "--etdump");
   report.model = inspect_model_file(options.model_path);
   std::unique_ptr<ProgramSession> session = make_session(*report.model, options);
   report.threadpool_size = session->set_thread_count(options.threads);
   report.measurement = &measurement;
   measure_program(*session, MeasurementPlan::from_options(options), measurement);
+}
+
+int exit_code_for(ErrorKind kind) {
+  if (kind == ErrorKind::kBadArgs) return kExitBadArgs;
+  if (kind == ErrorKind::kCannotWrite) return kExitCannotWrite;
+  return kExitRunFailed;
+}
+
+// --measure-peak: pin, run the FMA kernel, print splitbench.core_peak.
+int measure_peak(const RunnerOptions& options) {
+  CorePeakPlan plan = CorePeakPlan::from_options(options);
+  CorePeak peak;
+  std::optional<CorePeakFailure> failure;
+  try {
+    if (options.core >= 0) pin_to_core(options.core);
+    measure_core_peak(plan, peak);
+  } catch (const RunnerError& error) {
+    failure = CorePeakFailure{error.kind(), error.what()};
+  } catch (const std::exception& error) {
+    failure = CorePeakFailure{ErrorKind::kRuntime, error.what()};
+  }
+  if (failure) {
+    std::fprintf(stderr, "splitbench_runner: error (%s): %s\n", error_kind_name(failure->kind),
+                 failure->message.c_str());
+  }
+  if (!emit(core_peak_json(plan, peak, failure), options.output_json_path)) return kExitCannotWrite;
+  return failure ? exit_code_for(failure->kind) : kExitOk;
 }
 
 }  // namespace
@@ -77,6 +111,7 @@ int main(int argc, char** argv) {
   }
 
   const RunnerOptions& options = command_line.options;
+  if (command_line.command == Command::kMeasurePeak) return measure_peak(options);
   report.options = options;
   try {
     run(options, report, measurement);
@@ -94,5 +129,5 @@ int main(int argc, char** argv) {
   }
   if (!emit(run_report_json(report), options.output_json_path)) return kExitCannotWrite;
   if (!report.failure) return kExitOk;
-  return report.failure->kind == ErrorKind::kBadArgs ? kExitBadArgs : kExitRunFailed;
+  return exit_code_for(report.failure->kind);
 }

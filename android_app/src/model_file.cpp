@@ -47,7 +47,12 @@ ModelFile inspect_model_file(const std::string& path) {
 std::unique_ptr<ProgramSession> make_session(const ModelFile& model,
                                              const RunnerOptions& options) {
   if (model.format == ModelFormat::kPte) {
-    return make_executorch_session(model.path, options.load_mode);
+    return make_executorch_session(model.path, options.load_mode, options.etdump_path);
+  }
+  if (!options.etdump_path.empty()) {
+    throw RunnerError(ErrorKind::kBadArgs,
+                      "--etdump traces ExecuTorch (.pte) programs only; drop it for '" +
+                          model.path + "'");
   }
 #ifdef SPLITBENCH_WITH_LITE
   if (options.load_mode != LoadMode::kFile) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "peak_kernel.h"
 #include "runner_error.h"
 
 namespace splitbench {
@@ -76,6 +77,9 @@ const char* usage_text() {
          "         [--core N (-1 = do not pin)] [--threads 1]\n"
          "         [--load-mode file|mmap] [--input random|zeros|PATH.raw]\n"
          "         [--input-shape 1,3,224,224] [--seed 0] [--output-json PATH]\n"
+         "         [--write-input PATH.raw] [--write-output PATH.raw] [--etdump PATH.etdp]\n"
+         "       splitbench_runner --measure-peak [--core N] [--peak-isa auto|ISA]\n"
+         "         [--output-json PATH]   (ISAs: see --version, peak_kernel_isas)\n"
          "       splitbench_runner --version\n";
 }
 
@@ -130,6 +134,33 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
          if (v.empty()) bad_args("--output-json expects a file path");
          o.output_json_path = v;
        }},
+      {"--write-input",
+       [&](const std::string& v) {
+         if (v.empty()) bad_args("--write-input expects a file path");
+         o.write_input_path = v;
+       }},
+      {"--write-output",
+       [&](const std::string& v) {
+         if (v.empty()) bad_args("--write-output expects a file path");
+         o.write_output_path = v;
+       }},
+      {"--etdump",
+       [&](const std::string& v) {
+         if (v.empty()) bad_args("--etdump expects a file path");
+#ifndef SPLITBENCH_WITH_ETDUMP
+         bad_args("--etdump needs a runner built with ExecuTorch's ETDump library, and this one "
+                  "is not (see --version, \"etdump\"); drop --etdump");
+#endif
+         o.etdump_path = v;
+       }},
+      {"--peak-isa",
+       [&](const std::string& v) {
+         if (!is_known_peak_isa(v)) {
+           bad_args("--peak-isa expects auto or one of " + known_peak_isas_text() + ", got '" +
+                    v + "'");
+         }
+         o.peak_isa = v;
+       }},
   };
 
   for (int i = 1; i < argc; ++i) {
@@ -140,6 +171,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     }
     if (arg == "--help" || arg == "-h") {
       parsed.command = Command::kHelp;
+      continue;
+    }
+    if (arg == "--measure-peak") {
+      if (parsed.command == Command::kRun) parsed.command = Command::kMeasurePeak;
       continue;
     }
     std::string value;
@@ -160,6 +195,24 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   }
   if (parsed.command == Command::kRun && o.model_path.empty()) {
     bad_args("--model PATH is required");
+  }
+  if (parsed.command == Command::kMeasurePeak &&
+      (!o.model_path.empty() || !o.write_input_path.empty() || !o.write_output_path.empty() ||
+       !o.etdump_path.empty())) {
+    bad_args("--measure-peak runs no program; drop --model, --write-input, --write-output and --etdump");
+  }
+  if (parsed.command == Command::kRun && o.peak_isa != "auto") {
+    bad_args("--peak-isa goes with --measure-peak");
+  }
+  const std::string* written[] = {&o.output_json_path, &o.write_input_path, &o.write_output_path,
+                                  &o.etdump_path};
+  for (size_t i = 0; i < 4; ++i) {
+    for (size_t j = i + 1; j < 4; ++j) {
+      if (!written[i]->empty() && *written[i] == *written[j]) {
+        bad_args("--output-json, --write-input, --write-output and --etdump need different paths, "
+                 "got '" + *written[i] + "' twice");
+      }
+    }
   }
   if (o.max_time_ms > 0 && o.max_time_ms < o.min_time_ms) {
     bad_args("--max-time-ms must be 0 (no cap) or at least --min-time-ms");

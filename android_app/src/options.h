@@ -25,9 +25,18 @@ struct RunnerOptions {
   // Shape of the single input for programs that do not record one (.ptl);
   // checked against the program's own shape when it has one.
   std::optional<std::vector<int64_t>> input_shape;
+  // Raw bytes of the generated input / of the first output after the last
+  // inference; empty = not written.
+  std::string write_input_path;
+  std::string write_output_path;
+  // ETDump of the timed runs (ExecuTorch event tracer); empty = no tracing.
+  std::string etdump_path;
+  // --measure-peak: which kernel ("auto" = the widest the core has).
+  std::string peak_isa = "auto";
 };
 
-enum class Command { kRun, kVersion, kHelp };
+// kRun: time a program; kMeasurePeak: the core's peak fp32 FMA throughput.
+enum class Command { kRun, kMeasurePeak, kVersion, kHelp };
 
 struct ParsedCommandLine {
   Command command = Command::kRun;

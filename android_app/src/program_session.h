@@ -44,6 +44,14 @@ class ProgramSession {
 
   // A copy of the first output of the last inference.
   virtual OutputTensor copy_output() = 0;
+
+  // Event tracing (ETDump, ExecuTorch only). True when a tracer is attached.
+  virtual bool traced() const { return false; }
+  // Called right before the timed runs: the trace keeps those runs only.
+  virtual void begin_traced_runs() {}
+  // Writes the trace after the timed runs; returns its size in bytes
+  // (nullopt when untraced). Throws RunnerError(kCannotWrite).
+  virtual std::optional<int64_t> write_trace() { return std::nullopt; }
 };
 
 }  // namespace splitbench

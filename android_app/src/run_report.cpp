@@ -25,6 +25,10 @@ Json options_json(const RunnerOptions& o) {
   options.set("input", o.input);
   options.set("seed", static_cast<unsigned long long>(o.seed));
   options.set("input_shape", o.input_shape ? Json::array_of(*o.input_shape) : Json());
+  auto path_or_null = [](const std::string& path) { return path.empty() ? Json() : Json(path); };
+  options.set("write_input", path_or_null(o.write_input_path));
+  options.set("write_output", path_or_null(o.write_output_path));
+  options.set("etdump", path_or_null(o.etdump_path));
   return options;
 }
 
@@ -62,7 +66,73 @@ Json timing_json(const Measurement& m) {
   timing.set("first_inference_ms", optional_json(m.first_inference_ms));
   timing.set("warmup_ms", Json::array_of(m.warmup_ms));
   timing.set("inference_ms", Json::array_of(m.inference_ms));
+  timing.set("inference_cpu_ms", Json::array_of(m.inference_cpu_ms));
+  timing.set("traced", m.traced);
   return timing;
+}
+
+Json interference_json(const Measurement& m) {
+  InterferenceSummary summary = summarize_interference(m.inference_ms, m.inference_cpu_ms,
+                                                       m.involuntary_switches, m.preemption_rule);
+  Json json = Json::object();
+  Json switches = Json::array();
+  for (int64_t n : m.involuntary_switches) switches.push(n < 0 ? Json() : Json(static_cast<long long>(n)));
+  json.set("involuntary_switches", switches);
+  Json margin = Json::object();
+  margin.set("fraction_of_wall", m.preemption_rule.fraction_of_wall);
+  margin.set("floor_ms", m.preemption_rule.floor_ms);
+  json.set("preempted_margin", margin);
+  json.set("preempted_samples", summary.preempted_samples);
+  json.set("preempted_wall_minus_cpu_ms", summary.preempted_wall_minus_cpu_ms);
+  json.set("wall_minus_cpu_total_ms", summary.wall_minus_cpu_total_ms);
+  json.set("involuntary_switches_total", static_cast<long long>(summary.involuntary_switches_total));
+  json.set("samples_with_switches", summary.samples_with_switches);
+  json.set("frequency_core", m.frequency_core >= 0 ? Json(m.frequency_core) : Json());
+  json.set("core_freq_before_khz", m.core_freq_before_khz ? Json(static_cast<long long>(*m.core_freq_before_khz)) : Json());
+  json.set("core_freq_after_khz", m.core_freq_after_khz ? Json(static_cast<long long>(*m.core_freq_after_khz)) : Json());
+  return json;
+}
+
+Json tensors_json(const std::vector<TensorSpec>& specs) {
+  Json tensors = Json::array();
+  for (const TensorSpec& spec : specs) {
+    Json tensor = Json::object();
+    tensor.set("shape", Json::array_of(spec.shape));
+    tensor.set("dtype", dtype_name(spec.dtype));
+    tensors.push(tensor);
+  }
+  return tensors;
+}
+
+Json files_json(const RunReport& report) {
+  const Measurement* m = report.measurement;
+  Json files = Json::object();
+  Json input = Json();
+  if (m && m->written_input) {
+    input = Json::object();
+    input.set("path", m->written_input->path);
+    input.set("size_bytes", static_cast<long long>(m->written_input->size_bytes));
+    input.set("tensors", tensors_json(m->written_input->tensors));
+  }
+  files.set("input", input);
+  Json output = Json();
+  if (m && m->written_output && !m->written_output->tensors.empty()) {
+    const TensorSpec& spec = m->written_output->tensors[0];
+    output = Json::object();
+    output.set("path", m->written_output->path);
+    output.set("size_bytes", static_cast<long long>(m->written_output->size_bytes));
+    output.set("shape", Json::array_of(spec.shape));
+    output.set("dtype", dtype_name(spec.dtype));
+  }
+  files.set("output", output);
+  Json etdump = Json();
+  if (m && m->etdump_size_bytes && report.options) {
+    etdump = Json::object();
+    etdump.set("path", report.options->etdump_path);
+    etdump.set("size_bytes", static_cast<long long>(*m->etdump_size_bytes));
+  }
+  files.set("etdump", etdump);
+  return files;
 }
 
 template <typename Field>
@@ -99,14 +169,7 @@ Json output_json(const OutputTensor& output) {
 }
 
 Json inputs_json(const Measurement& m) {
-  Json inputs = Json::array();
-  for (const TensorSpec& spec : m.input_specs) {
-    Json input = Json::object();
-    input.set("shape", Json::array_of(spec.shape));
-    input.set("dtype", dtype_name(spec.dtype));
-    inputs.push(input);
-  }
-  return inputs;
+  return tensors_json(m.input_specs);
 }
 
 }  // namespace
@@ -126,8 +189,10 @@ Json run_report_json(const RunReport& report) {
   const Measurement* m = report.measurement;
   result.set("inputs", m ? inputs_json(*m) : Json::array());
   result.set("timing", m ? timing_json(*m) : Json());
+  result.set("interference", m ? interference_json(*m) : Json());
   result.set("memory", m ? memory_json(*m) : Json());
   result.set("output", m && m->output ? output_json(*m->output) : Json());
+  result.set("files", files_json(report));
   return result;
 }
 

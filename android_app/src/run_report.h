@@ -1,4 +1,4 @@
-// Assembles the runner result JSON (schema splitbench.runner_result, version 1,
+// Assembles the runner result JSON (schema splitbench.runner_result, version 2,
 // docs/formats.md section 2) from what one run produced.
 #pragma once
 
@@ -26,7 +26,9 @@ struct RunReport {
   std::optional<RunFailure> failure;
 };
 
-constexpr int kRunnerResultSchemaVersion = 1;
+// 2: timing.inference_cpu_ms and timing.traced, interference, files, the
+// options write_input/write_output/etdump, error kind cannot_write.
+constexpr int kRunnerResultSchemaVersion = 2;
 
 Json run_report_json(const RunReport& report);
 

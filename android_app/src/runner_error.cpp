@@ -20,6 +20,8 @@ const char* error_kind_name(ErrorKind kind) {
       return "unsupported_format";
     case ErrorKind::kRuntime:
       return "runtime";
+    case ErrorKind::kCannotWrite:
+      return "cannot_write";
   }
   return "runtime";
 }

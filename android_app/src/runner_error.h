@@ -16,6 +16,7 @@ enum class ErrorKind {
   kOutOfMemory,
   kUnsupportedFormat,
   kRuntime,
+  kCannotWrite,  // a file asked for with --write-input/--write-output/--etdump
 };
 
 // The spelling used in the runner JSON (docs/formats.md, section 2).
