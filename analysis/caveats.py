@@ -6,6 +6,8 @@ from analysis.run_context import RunContext
 
 THROTTLE_FRACTION = 0.9        # a core read below this fraction of its maximum frequency may have been throttled
 NOISY_CV_PERCENT = 10.0        # inference times spread more than this are worth a second look
+WIDE_INTERVAL_PERCENT = 5.0    # a median's 95 % interval wider than +-this is too loose to tell configurations apart
+PREEMPTED_SHARE = 0.10         # more than this share of samples preempted (runner v2) means a disturbed measurement
 
 
 def _frequency_caveat(context: RunContext) -> str | None:
@@ -48,10 +50,30 @@ def _noise_caveats(summary: pd.DataFrame) -> list[str]:
             "frequency changes or too few samples; compare medians rather than means."]
 
 
+def _precision_caveats(summary: pd.DataFrame) -> list[str]:
+    """Configurations whose median is not sure enough: a wide interval, or many preempted samples."""
+    if summary.empty or "median_ci_half_width_pct" not in summary:
+        return []
+    caveats = []
+    wide = summary[summary["median_ci_half_width_pct"] > WIDE_INTERVAL_PERCENT]
+    if not wide.empty:
+        listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} (+-{row.median_ci_half_width_pct:.1f}%)"
+                           for row in wide.itertuples())
+        caveats.append(f"The median inference time's 95% interval is wider than +-{WIDE_INTERVAL_PERCENT:.0f}% for "
+                       f"{listed}: add launches (bench --target-ci-pct) before comparing these configurations.")
+    disturbed = summary[summary["preempted_share"] > PREEMPTED_SHARE]
+    if not disturbed.empty:
+        listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} ({row.preempted_share * 100:.0f}%)"
+                           for row in disturbed.itertuples())
+        caveats.append(f"More than {PREEMPTED_SHARE * 100:.0f}% of the timed inferences were preempted (wall time above "
+                       f"the thread's CPU time) for {listed}: something else ran on the pinned core; re-run them.")
+    return caveats
+
+
 def measurement_caveats(contexts: list[RunContext], summary: pd.DataFrame) -> list[str]:
     caveats = []
     for context in contexts:
         for caveat in (_frequency_caveat(context), _pinning_caveat(context), _capped_caveat(context)):
             if caveat:
                 caveats.append(caveat)
-    return caveats + _noise_caveats(summary)
+    return caveats + _noise_caveats(summary) + _precision_caveats(summary)

@@ -86,8 +86,29 @@ def _save(figure, out_dir: Path, name: str, title: str) -> FigureFiles:
     return FigureFiles(name, title, tuple(paths))
 
 
-def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
-    """Fig. 13: every timed inference, as a box (median, quartiles, 5-95 % whiskers) with the samples on top."""
+def _draw_interval(axis, x: float, width: float, comparison: pd.DataFrame | None, key: dict) -> None:
+    """The median's 95 % interval as a black bar beside the box, and "n.s." when it overlaps the previous
+    configuration's (analysis.significance)."""
+    if comparison is None or comparison.empty:
+        return
+    match = comparison
+    for column, value in key.items():
+        match = match[match[column] == value]
+    if match.empty:
+        return
+    row = match.iloc[0]
+    axis.errorbar([x + width / 2], [row["median_ms"]], yerr=[[row["median_ms"] - row["median_ci_low_ms"]],
+                                                             [row["median_ci_high_ms"] - row["median_ms"]]],
+                  fmt="none", ecolor="black", elinewidth=1.2, capsize=2, zorder=4)
+    if row["vs_previous_significant"] is False:
+        axis.annotate("n.s.", (x, row["median_ci_high_ms"]), textcoords="offset points", xytext=(0, 4),
+                      ha="center", fontsize=7)
+
+
+def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_dir: Path,
+                        comparison: pd.DataFrame | None = None) -> FigureFiles:
+    """Fig. 13: every timed inference, as a box (median, quartiles, 5-95 % whiskers) with the samples on top, the
+    median's 95 % interval beside it, and "n.s." where it cannot be told apart from the previous configuration."""
     panels = _panels(samples)
     figure, axes = _new_figure(len(panels))
     random = np.random.default_rng(0)
@@ -108,13 +129,16 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
                              medianprops={"color": "black"}, whiskerprops={"color": colour}, capprops={"color": colour})
                 jitter = random.uniform(-box_width / 3, box_width / 3, times.size)
                 axis.scatter(x + jitter, times, s=6, color=colour, alpha=0.6, linewidths=0)
+                _draw_interval(axis, x, box_width, comparison, {"device": device, "core": core, "threads": threads,
+                                                                 "backend": backend, "configuration": configuration})
         _use_log_scale(axis, panel["time_ms"].to_numpy(dtype=float))
         _label_configurations(axis, configurations)
         axis.set_ylabel("inference time (ms)")
         axis.set_title(panel_caption(device, core, threads, contexts), fontsize=10)
         axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.6, label=backend) for backend in backends],
                     title="backend", fontsize=8, loc="upper right")
-    figure.suptitle("Inference time per configuration (box: quartiles, whiskers: 5th-95th percentile, dots: every timed inference)",
+    figure.suptitle("Inference time per configuration (box: quartiles, whiskers: 5th-95th percentile, dots: every timed "
+                    "inference,\nblack bar: the median's 95% interval, n.s.: not told apart from the configuration to its left)",
                     fontsize=11)
     return _save(figure, out_dir, "inference_time", "Inference time (paper Fig. 13)")
 
@@ -213,3 +237,38 @@ def plot_load_time(launches: pd.DataFrame, summary: pd.DataFrame, contexts: list
 def plot_memory(launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
     """Fig. 15: peak resident memory (VmHWM) beside steady resident memory after the timed runs."""
     return plot_paired_bars(MEMORY_FIGURE, launches, summary, contexts, out_dir)
+
+
+def plot_peak_fraction(summary: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles | None:
+    """Roofline-style: each program's achieved GFLOP/s at its median time as a share of the pinned core's measured
+    peak fp32 FMA rate. None when no peak was measured."""
+    measured = summary.dropna(subset=["peak_fraction"]) if "peak_fraction" in summary else summary.iloc[0:0]
+    if measured.empty:
+        return None
+    panels = _panels(measured)
+    figure, axes = _new_figure(len(panels))
+    for axis, ((device, core, threads), panel) in zip(axes, panels):
+        configurations = order_configurations(panel["configuration"])
+        backends = order_backends(panel["backend"])
+        offsets = _slot_offsets(len(backends))
+        width = GROUP_WIDTH / len(backends) * 0.9
+        for backend, offset in zip(backends, offsets):
+            for position, configuration in enumerate(configurations):
+                match = panel[(panel["backend"] == backend) & (panel["configuration"] == configuration)]
+                if match.empty:
+                    continue
+                share = float(match["peak_fraction"].iloc[0]) * 100.0
+                axis.bar(position + offset, share, width=width, color=backend_colour(backend, backends), alpha=0.75)
+                axis.annotate(f"{share:.0f}%", (position + offset, share), textcoords="offset points", xytext=(0, 2),
+                              ha="center", fontsize=7)
+        peak = float(panel["core_peak_gflop_per_s"].iloc[0])
+        axis.axhline(100.0, color="black", linewidth=0.8, linestyle="--")
+        _label_configurations(axis, configurations)
+        axis.set_ylim(0, 110)
+        axis.set_ylabel("% of the core's peak fp32 FMA rate")
+        axis.set_title(panel_caption(device, core, threads, contexts, f"; peak {peak:.1f} GFLOP/s measured by the runner"),
+                       fontsize=10)
+        axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.75, label=backend) for backend in backends],
+                    title="backend", fontsize=8, loc="upper right")
+    figure.suptitle("Achieved GFLOP/s (FLOPs / median inference time) as a share of the pinned core's peak", fontsize=11)
+    return _save(figure, out_dir, "peak_fraction", "Distance from the hardware: share of the core's peak")

@@ -7,11 +7,12 @@ from typing import Sequence
 import pandas as pd
 
 from analysis.errors import AnalysisError
-from analysis.figures import FigureFiles, plot_inference_time, plot_load_time, plot_memory
+from analysis.figures import FigureFiles, plot_inference_time, plot_load_time, plot_memory, plot_peak_fraction
 from analysis.loading import LoadedResults, LoadWarning, load_results
 from analysis.report import ReportInputs, write_report
 from analysis.reproduction import reproduction_table
 from analysis.run_context import run_contexts
+from analysis.significance import compare_medians
 from analysis.statistics import summarize
 from analysis.tidy import build_tidy_tables
 
@@ -57,20 +58,24 @@ def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir
     contexts = run_contexts(loaded)
     summary = summarize(tables.samples, tables.launches)
     reproduction = reproduction_table(summary)
+    comparison = compare_medians(summary)
     table_paths = _write_tables({
         "samples": tables.samples, "launches": tables.launches, "failures": tables.failures,
-        "summary": summary, "reproduction": reproduction,
+        "summary": summary, "reproduction": reproduction, "inference_comparison": comparison,
     }, out_dir)
     figures: list[FigureFiles] = []
     if not tables.samples.empty:
         figures_dir = out_dir / FIGURES_FOLDER
         figures = [
-            plot_inference_time(tables.samples, contexts, figures_dir),
+            plot_inference_time(tables.samples, contexts, figures_dir, comparison),
             plot_load_time(tables.launches, summary, contexts, figures_dir),
             plot_memory(tables.launches, summary, contexts, figures_dir),
         ]
+        peak_figure = plot_peak_fraction(summary, contexts, figures_dir)
+        if peak_figure is not None:
+            figures.append(peak_figure)
     report_path = write_report(ReportInputs(
         input_paths=[Path(path) for path in inputs], out_dir=out_dir, loaded=loaded, contexts=contexts, tables=tables,
-        summary=summary, reproduction=reproduction, figures=figures, table_paths=table_paths,
+        summary=summary, reproduction=reproduction, comparison=comparison, figures=figures, table_paths=table_paths,
     ))
     return AnalysisOutputs(out_dir, report_path, table_paths, figures, loaded.warnings, len(tables.failures))

@@ -16,6 +16,7 @@ from analysis.reproduction import (
     HEADLINE_MEASURE_NAMES, MEAN_OF_SPLITS, PAPER_LOAD_INCREASE_PERCENT, PAPER_MEMORY_INCREASE_PERCENT, PLATFORM_KEYS,
 )
 from analysis.run_context import RunContext
+from analysis.significance import significance_text
 from analysis.tidy import TidyTables
 
 KB_PER_MB = 1024.0
@@ -30,6 +31,7 @@ class ReportInputs:
     tables: TidyTables
     summary: pd.DataFrame
     reproduction: pd.DataFrame
+    comparison: pd.DataFrame
     figures: list[FigureFiles]
     table_paths: dict[str, Path]
 
@@ -172,18 +174,29 @@ def _summary_section(summary: pd.DataFrame) -> str:
         peak_memory_median_mb=summary["peak_memory_median_kb"] / KB_PER_MB,
         steady_memory_median_mb=summary["steady_memory_median_kb"] / KB_PER_MB,
         coefficient_of_variation_percent=summary["coefficient_of_variation"] * 100.0,
+        median_interval=[f"{low:.4g} - {high:.4g} ({unit})" if pd.notna(low) else "" for low, high, unit in
+                         zip(summary["median_ci_low_ms"], summary["median_ci_high_ms"], summary["median_ci_unit"])],
+        preempted_percent=summary["preempted_share"] * 100.0,
+        peak_percent=summary["peak_fraction"] * 100.0,
     )
     parts = ["## Summary tables", "",
              "Inference statistics pool every timed inference of every successful launch (std: sample standard "
-             "deviation; p5/p95/IQR: linear interpolation; CV = std / mean). Load and memory columns are medians over "
-             "launches. GFLOP/s = the program's FLOPs / median inference time. Output = bytes the client would send."]
+             "deviation; p5/p95/IQR: linear interpolation; CV = std / mean). The median's 95% interval is a bootstrap "
+             "(2000 resamples) over samples, or over whole launches when the launches' medians differ by more than the "
+             "samples' interval (analysis/confidence.py). Preempted = share of samples whose wall time exceeded the "
+             "thread's CPU time by more than max(2%, 0.2 ms) (runner result v2; empty for older results). Load and "
+             "memory columns are medians over launches. GFLOP/s = the program's FLOPs / median inference time; % of "
+             "peak = that over the pinned core's peak fp32 FMA rate as the runner measured it (--measure-peak). "
+             "Output = bytes the client would send."]
     for key, panel in summary.groupby(["device", "core", "threads"], sort=False):
         parts += ["", f"### {key[0]}, core {key[1]}, {key[2]} thread(s)", "", "Inference time (ms):", "",
                   markdown_table(panel, {
                       "configuration": "configuration", "backend": "backend", "n_samples": "n", "n_launches": "launches",
                       "median_ms": "median", "mean_ms": "mean", "std_ms": "std", "p5_ms": "p5", "p95_ms": "p95",
-                      "iqr_ms": "IQR", "coefficient_of_variation_percent": "CV (%)", "first_inference_median_ms": "first inference",
-                      "achieved_gflop_per_s": "GFLOP/s"}),
+                      "iqr_ms": "IQR", "coefficient_of_variation_percent": "CV (%)",
+                      "median_interval": "median 95% interval", "median_ci_half_width_pct": "+-%",
+                      "preempted_percent": "preempted (%)", "first_inference_median_ms": "first inference",
+                      "achieved_gflop_per_s": "GFLOP/s", "peak_percent": "% of peak"}),
                   "", "Loading time (ms), memory (MB) and output size:", "",
                   markdown_table(panel, {
                       "configuration": "configuration", "backend": "backend", "n_first_launches": "first launches",
@@ -210,6 +223,27 @@ def failure_groups(failures: pd.DataFrame) -> pd.DataFrame:
             "message": (message or "")[:MESSAGE_EXCERPT_CHARS], "first_row": first["source"],
         })
     return pd.DataFrame(records, columns=["run_id", "program_id", "status", "error_kind", "launches", "message", "first_row"])
+
+
+def _comparison_section(comparison: pd.DataFrame) -> str:
+    if comparison.empty:
+        return ""
+    table = comparison.assign(
+        vs_full=[significance_text(value) for value in comparison["vs_full_significant"]],
+        vs_previous=[significance_text(value) for value in comparison["vs_previous_significant"]],
+    )
+    parts = ["## Which inference-time differences are real", "",
+             "Each configuration's median against the full model's and against the configuration before it (paper "
+             "order), per backend. A difference counts only when the two medians' 95% intervals do not overlap; "
+             "\"not significant\" means these measurements cannot tell the two apart (analysis/significance.py)."]
+    for key, panel in table.groupby(["device", "core", "threads"], sort=False):
+        parts += ["", f"### {key[0]}, core {key[1]}, {key[2]} thread(s)", "",
+                  markdown_table(panel, {
+                      "backend": "backend", "configuration": "configuration", "median_ms": "median (ms)",
+                      "median_ci_low_ms": "95% low", "median_ci_high_ms": "95% high", "vs_full_ratio": "/ full",
+                      "vs_full": "differs from full", "previous_configuration": "previous",
+                      "vs_previous_ratio": "/ previous", "vs_previous": "differs from previous"})]
+    return "\n".join(parts)
 
 
 def _failures_section(failures: pd.DataFrame) -> str:
@@ -269,6 +303,7 @@ def render_report(inputs: ReportInputs) -> str:
         _reproduction_section(inputs.reproduction),
         _figures_section(inputs.figures, inputs.out_dir),
         _summary_section(inputs.summary),
+        _comparison_section(inputs.comparison),
         _failures_section(inputs.tables.failures),
         _caveats_section(inputs.contexts, inputs.summary),
         "## What differs from the paper's setup\n\n" + bullet_list(differences_from_paper(inputs.contexts, inputs.summary)),

@@ -6,8 +6,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from formats.paper import backend_sort_key, configuration_sort_key
+from analysis.confidence import median_interval
 from analysis.errors import AnalysisError
+from formats.paper import backend_sort_key, configuration_sort_key
 
 GROUP_KEYS: list[str] = ["device", "core", "threads", "configuration", "format", "backend"]
 
@@ -47,13 +48,30 @@ def _sorted_by_paper_order(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(_order=order).sort_values("_order").drop(columns="_order").reset_index(drop=True)
 
 
+CI_COLUMNS = ["median_ci_low_ms", "median_ci_high_ms", "median_ci_half_width_pct", "median_ci_unit",
+              "preempted_share"]
+
+
+def _interval_record(group: pd.DataFrame) -> dict:
+    """The median's 95 % interval (analysis.confidence) and the share of samples the runner saw preempted."""
+    interval = median_interval([launch["time_ms"].tolist() for _, launch in group.groupby("run_id_launch", sort=False)])
+    flags = group["preempted"].dropna() if "preempted" in group else pd.Series(dtype=object)
+    return {
+        "median_ci_low_ms": interval.low_ms, "median_ci_high_ms": interval.high_ms,
+        "median_ci_half_width_pct": interval.half_width_pct, "median_ci_unit": interval.unit,
+        "preempted_share": float(flags.astype(bool).mean()) if len(flags) else float("nan"),
+    }
+
+
 def summarize_inference(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per group: the spread of every timed inference of every ok launch."""
+    """One row per group: the spread of every timed inference of every ok launch, and how sure its median is."""
     records = []
+    samples = samples.assign(run_id_launch=samples["run_id"].astype(str) + "#" + samples["launch_index"].astype(str))
     for key, group in samples.groupby(GROUP_KEYS, sort=False):
         statistics = describe_times(group["time_ms"].tolist())
-        records.append({**dict(zip(GROUP_KEYS, key)), "n_launches": group["launch_index"].nunique(), **asdict(statistics)})
-    columns = GROUP_KEYS + ["n_launches"] + list(SampleStatistics.__dataclass_fields__)
+        records.append({**dict(zip(GROUP_KEYS, key)), "n_launches": group["launch_index"].nunique(), **asdict(statistics),
+                        **_interval_record(group)})
+    columns = GROUP_KEYS + ["n_launches"] + list(SampleStatistics.__dataclass_fields__) + CI_COLUMNS
     return _sorted_by_paper_order(pd.DataFrame(records, columns=columns))
 
 
@@ -82,11 +100,12 @@ def summarize_launches(launches: pd.DataFrame) -> pd.DataFrame:
             "flops": group["flops"].iloc[0],
             "output_size_bytes": group["output_size_bytes"].iloc[0],
             "model_size_bytes": group["model_size_bytes"].iloc[0],
+            "core_peak_gflop_per_s": _median_or_nan(group["core_peak_gflop_per_s"].astype(float)),
         })
     columns = GROUP_KEYS + [
         "n_first_launches", "n_warm_launches", "first_load_median_ms", "warm_load_median_ms", "first_inference_median_ms",
         "peak_memory_median_kb", "steady_memory_median_kb", "any_page_cache_dropped", "flops", "output_size_bytes",
-        "model_size_bytes",
+        "model_size_bytes", "core_peak_gflop_per_s",
     ]
     return _sorted_by_paper_order(pd.DataFrame(records, columns=columns))
 
@@ -98,11 +117,13 @@ def achieved_gflop_per_s(flops: float | None, median_ms: float) -> float:
 
 
 def summarize(samples: pd.DataFrame, launches: pd.DataFrame) -> pd.DataFrame:
-    """Inference spread and launch medians side by side, plus the achieved GFLOP/s at the median time."""
+    """Inference spread and launch medians side by side, plus the achieved GFLOP/s at the median time and its
+    share of the pinned core's measured peak fp32 FMA rate (NaN where the peak was not measured)."""
     inference = summarize_inference(samples)
     launch = summarize_launches(launches)
     summary = launch.merge(inference, on=GROUP_KEYS, how="outer")
     summary["achieved_gflop_per_s"] = [
         achieved_gflop_per_s(flops, median) for flops, median in zip(summary["flops"], summary["median_ms"])
     ]
+    summary["peak_fraction"] = summary["achieved_gflop_per_s"] / summary["core_peak_gflop_per_s"]
     return _sorted_by_paper_order(summary)

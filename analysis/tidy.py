@@ -83,6 +83,7 @@ def _launch_record(row: LoadedRow) -> dict[str, Any]:
         "flops": entry.get("flops"),
         "output_size_bytes": entry.get("output_size_bytes"),
         "model_size_bytes": entry.get("size_bytes"),
+        "core_peak_gflop_per_s": row_device(row).core_peak_gflops(data["core"]),
         "cpu_freq_before_khz": (data.get("env_before") or {}).get("cpu_cur_freq_khz"),
         "cpu_freq_after_khz": (data.get("env_after") or {}).get("cpu_cur_freq_khz"),
         "hottest_before_c": _hottest_c(data.get("env_before")),
@@ -93,13 +94,27 @@ def _launch_record(row: LoadedRow) -> dict[str, Any]:
     return record
 
 
+def preempted_sample(time_ms: float, cpu_ms: float | None, margin: dict[str, Any] | None) -> bool | None:
+    """The runner's own rule (runner result v2): wall time above CPU time by more than max(a fraction of the
+    wall time, a floor) means the thread was preempted. None when the runner recorded no CPU time (v1)."""
+    if cpu_ms is None or not margin:
+        return None
+    return time_ms - cpu_ms > max(margin["fraction_of_wall"] * time_ms, margin["floor_ms"])
+
+
 def _sample_records(row: LoadedRow) -> list[dict[str, Any]]:
     identity = _identity(row)
-    times = ((row.data.get("runner") or {}).get("timing") or {}).get("inference_ms") or []
+    runner = row.data.get("runner") or {}
+    timing = runner.get("timing") or {}
+    times = timing.get("inference_ms") or []
+    cpu_times = timing.get("inference_cpu_ms") or [None] * len(times)
+    margin = (runner.get("interference") or {}).get("preempted_margin")
     return [
         {**identity, "launch_index": row.data["launch_index"], "launch_kind": row.data["launch_kind"],
-         "iteration": iteration, "time_ms": float(time_ms)}
-        for iteration, time_ms in enumerate(times)
+         "iteration": iteration, "time_ms": float(time_ms),
+         "cpu_ms": float(cpu_ms) if cpu_ms is not None else None,
+         "preempted": preempted_sample(float(time_ms), cpu_ms, margin)}
+        for iteration, (time_ms, cpu_ms) in enumerate(zip(times, cpu_times))
     ]
 
 
@@ -121,10 +136,10 @@ def _failure_record(row: LoadedRow) -> dict[str, Any]:
 
 LAUNCH_COLUMNS = list(IDENTITY_COLUMNS) + [
     "launch_index", "launch_kind", "page_cache_dropped", "status", "pinned_to_core", *TIMING_FIELDS, "timed_inferences", *MEMORY_FIELDS,
-    "flops", "output_size_bytes", "model_size_bytes", "cpu_freq_before_khz", "cpu_freq_after_khz",
+    "flops", "output_size_bytes", "model_size_bytes", "core_peak_gflop_per_s", "cpu_freq_before_khz", "cpu_freq_after_khz",
     "hottest_before_c", "hottest_after_c", "wall_s", "source",
 ]
-SAMPLE_COLUMNS = list(IDENTITY_COLUMNS) + ["launch_index", "launch_kind", "iteration", "time_ms"]
+SAMPLE_COLUMNS = list(IDENTITY_COLUMNS) + ["launch_index", "launch_kind", "iteration", "time_ms", "cpu_ms", "preempted"]
 FAILURE_COLUMNS = list(IDENTITY_COLUMNS) + [
     "launch_index", "status", "error_kind", "message", "runner_exit_code", "stderr_excerpt", "source",
 ]

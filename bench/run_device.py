@@ -34,6 +34,7 @@ from formats.paper import PROGRAM_FORMATS  # noqa: E402
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 SWEEP_OPTIONS = ("iterations", "warmup", "launches", "cooldown_s", "cooldown_max_s", "core",
                  "configs", "backends", "formats", "max_time_ms", "launch_timeout_s", "no_drop_caches",
+                 "target_ci_pct", "max_launches", "no_core_peak",
                  "reconnect_attempts")
 
 
@@ -78,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--reconnect-attempts", type=int,
                        help=f"reconnections tried when the device drops away, waiting {defaults.reconnect_backoff_s:.0f} s, "
                             f"then twice as long each time (default {defaults.reconnect_attempts})")
+    sweep.add_argument("--target-ci-pct", type=float,
+                       help="add launches to a program until its median's 95%% interval is within +-this %% "
+                            "(default: off; the interval is the report's)")
+    sweep.add_argument("--max-launches", type=int,
+                       help=f"cap of launches per program with --target-ci-pct (default {defaults.max_launches})")
+    sweep.add_argument("--no-core-peak", action="store_true", default=None,
+                       help="do not measure the pinned core's peak fp32 FMA rate before the sweep")
     sweep.add_argument("--no-drop-caches", action="store_true", default=None,
                        help="do not drop the page cache before first launches even when root")
     return parser
@@ -99,6 +107,8 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
         "configurations": args.configs, "backends": args.backends, "formats": args.formats, "max_time_ms": args.max_time_ms,
         "launch_timeout_s": args.launch_timeout_s, "reconnect_attempts": args.reconnect_attempts,
         "drop_caches": False if args.no_drop_caches else None,
+        "target_ci_pct": args.target_ci_pct, "max_launches": args.max_launches,
+        "measure_core_peak": False if args.no_core_peak else None,
     }
     return SweepConfig(**{key: value for key, value in values.items() if value is not None})
 

@@ -1,8 +1,9 @@
 """What the device is (docs/formats.md, section 4): identity, ABI, platform, cores, thermal zones, storage,
-root, and whether it is splitbench's loopback device or runs its CPU under emulation.
+root, whether it is splitbench's loopback device or runs its CPU under emulation, and the measured peak fp32 FMA
+rate of the cores the sweep used.
 
 Collected by bench/ (bench.device.facts) and embedded in every results row and in run.json; read by
-analysis/. Version 1 had no `loopback`, `emulator` or `cpu_emulation` fields: its reader derives
+analysis/. Version 1 had no `loopback`, `emulator`, `cpu_emulation` or `core_peaks` fields: its reader derives
 `loopback` from the model name the loopback device reported then.
 """
 
@@ -58,6 +59,7 @@ class DeviceFacts:
     loopback: bool = False  # splitbench's loopback device: the runner ran on the sweep's own host
     emulator: bool = False  # the device says it is an emulator (ro.kernel.qemu / ro.boot.qemu)
     cpu_emulation: str | None = None  # e.g. "qemu-aarch64": instructions are translated, timings mean nothing
+    core_peaks: list[dict] = field(default_factory=list)  # the runner's splitbench.core_peak objects, one per core measured
     schema: str = DEVICE_FACTS_SCHEMA
     schema_version: int = DEVICE_FACTS_SCHEMA_VERSION
 
@@ -68,6 +70,10 @@ class DeviceFacts:
     @property
     def is_android(self) -> bool:
         return self.platform == "android"
+
+    def core_peak_gflops(self, index: int) -> float | None:
+        """The measured peak fp32 FMA rate of core `index` (GFLOP/s), None when it was not measured."""
+        return next((peak.get("peak_gflops") for peak in self.core_peaks if peak.get("core") == index), None)
 
     def core(self, index: int) -> CoreFacts | None:
         return next((core for core in self.cores if core.index == index), None)

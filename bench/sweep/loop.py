@@ -20,6 +20,7 @@ from bench.adb.reconnect import CONNECTION_ERRORS, DeviceLink
 from bench.device.environment import EnvSnapshot, read_env_snapshot
 from bench.errors import DeviceLost, SweepStopped
 from bench.sweep.launch import LaunchOutcome, LaunchRequest, run_launch
+from bench.sweep.precision import interval_too_wide
 from bench.sweep.programs import Program
 from bench.sweep.progress import PendingLaunch, ProgressEvent, SweepProgress
 from formats.results import ResultRow, RowWriter
@@ -86,17 +87,37 @@ def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
 
     baseline_c = hottest_c()
     policy = CooldownPolicy(config.cooldown_s, config.cooldown_max_s, config.cooldown_margin_c)
+    launch_samples: dict[str, list[list[float]]] = {}  # program id -> timed inferences of its ok launches (this session)
+
+    def launch_and_record(program: Program, pending: PendingLaunch) -> None:
+        outcome = launch_outcome(link, plan, program, pending.launch_index)
+        writer.append(build_row(plan, program, pending.launch_index, plan.first_row_index + summary.rows_written,
+                                outcome))
+        summary.rows_written += 1
+        summary.statuses[outcome.status] += 1
+        summary.launches_wall_s += outcome.wall_s
+        progress.record_launch(pending, outcome.wall_s)
+        if outcome.status == "ok":
+            launch_samples.setdefault(program.program_id, []).append(list(outcome.runner["timing"]["inference_ms"]))
+
     for position, (program, pending) in enumerate(queue):
         if position > 0 and queue[position - 1][0] is not program and plan.not_launched(program) is None:
             progress.emit("cooldown", position, f"before {program.program_id}")
             summary.cooldown_s += cool_down(policy, baseline_c, hottest_c, sleep=sleep, clock=clock).waited_s
         progress.emit("launch", position)
-        outcome = launch_outcome(link, plan, program, pending.launch_index)
-        writer.append(build_row(plan, program, pending.launch_index, plan.first_row_index + position, outcome))
-        summary.rows_written += 1
-        summary.statuses[outcome.status] += 1
-        summary.launches_wall_s += outcome.wall_s
-        progress.record_launch(pending, outcome.wall_s)
+        launch_and_record(program, pending)
+        last_of_program = position + 1 == len(queue) or queue[position + 1][0] is not program
+        next_index = pending.launch_index + 1
+        while last_of_program:
+            interval = interval_too_wide(launch_samples.get(program.program_id, []), config, next_index)
+            if interval is None:
+                break
+            progress.emit("precision", position + 1,
+                          f"{program.program_id}: median +-{interval.half_width_pct:.1f}% > {config.target_ci_pct}%, "
+                          f"extra launch {next_index + 1} (at most {config.max_launches})")
+            launch_and_record(program, PendingLaunch(pending.program_number, program.program_id, next_index,
+                                                     program.work))
+            next_index += 1
     summary.reconnections = link.reconnections
     progress.emit("done", len(queue))
     return summary

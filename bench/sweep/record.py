@@ -53,6 +53,11 @@ class RunLog:
     def write(self) -> None:
         self.folder.write_run_info(self.info)
 
+    def record_device(self, device: DeviceFacts) -> None:
+        """The device facts again, once the sweep has learnt more of them (its core's measured peak)."""
+        self.info["device"] = device.to_json()
+        self.write()
+
     def record_deploy(self, report: DeployReport) -> None:
         self.session["deploy"] = report.to_json()
         self.write()

@@ -8,13 +8,14 @@ to the device); ``execute_run`` does the rest through a DeviceLink.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.adb.reconnect import DeviceLink
 from bench.device.cores import choose_core
 from bench.device.facts import collect_device_facts
 from bench.errors import SettingsError
+from bench.sweep.core_peak import measure_core_peak
 from bench.sweep.deploy import DeployReport, DeviceLayout, deploy, deploy_items
 from bench.sweep.lite_runner import (LiteRunnerChoice, check_deployed_lite_runner, find_lite_runner_bundle,
                                      lite_runner_deploy_failures, record_lite_runner)
@@ -128,6 +129,11 @@ def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
         items = deploy_items(bundle, opened.programs, layout, lite_runner.bundle if lite_runner else None)
         deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
         log.record_deploy(deploy_report)
+        if opened.config.measure_core_peak and deploy_report.first_failure_in(layout.runner.folder) is None:
+            peak = device_call(link, opened.run_id, lambda c: measure_core_peak(c, layout.runner, core))
+            if peak is not None:
+                device = replace(device, core_peaks=[peak])
+                log.record_device(device)
         deploy_failures = model_deploy_failures(opened.programs, deploy_report, layout)
         if lite_runner is not None:
             lite_runner = check_deployed_lite_runner(link, opened.run_id, lite_runner, deploy_report, layout)

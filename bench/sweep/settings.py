@@ -28,6 +28,9 @@ class SweepConfig:
     drop_caches: bool = True  # try before each program's first launch (root only)
     reconnect_attempts: int = 4
     reconnect_backoff_s: float = 2.0
+    measure_core_peak: bool = True  # measure the pinned core's peak fp32 FMA rate once, before the sweep
+    target_ci_pct: float | None = None  # add launches until the median's 95 % interval is within +-this % ...
+    max_launches: int = 10  # ... or a program has this many launches
 
     def __post_init__(self):
         at_least = {"iterations": 1, "warmup": 0, "launches": 1, "cooldown_s": 0, "cooldown_max_s": 0,
@@ -40,6 +43,11 @@ class SweepConfig:
         if self.cooldown_max_s < self.cooldown_s:
             raise SettingsError(f"--cooldown-max-s ({self.cooldown_max_s}) is below --cooldown-s ({self.cooldown_s}); "
                                 "raise --cooldown-max-s or lower --cooldown-s")
+        if self.target_ci_pct is not None and self.target_ci_pct <= 0:
+            raise SettingsError(f"--target-ci-pct is {self.target_ci_pct}; give a positive half-width in percent, e.g. 2")
+        if self.target_ci_pct is not None and self.max_launches < self.launches:
+            raise SettingsError(f"--max-launches ({self.max_launches}) is below --launches ({self.launches}); "
+                                "raise --max-launches")
         if self.core is not None and self.core < 0:
             raise SettingsError(f"--core is {self.core}; pass a core index >= 0 or leave it out for the fastest core")
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 from runner_builds import RUNNER_EXECUTABLE
+
+from analysis.confidence import median_interval
+from analysis.tidy import preempted_sample
 from runner_measurement_helpers import allowed_core, export_program, run_runner
 
 ITERATIONS = 150  # about 0.3 s of a 2 ms program: many scheduler slices
@@ -96,6 +99,14 @@ def test_disturbed_launch_reports_preempted_samples(runner, convstack):
     assert d["preempted_wall_minus_cpu_ms"] > q["preempted_wall_minus_cpu_ms"]
     # The spinners took the core away involuntarily.
     assert d["involuntary_switches_total"] > 0 and d["samples_with_switches"] > 0
+    # ... and the analysis flags it: its preempted share and the width of its median's interval exceed the quiet one's.
+    tidy = {name: [preempted_sample(wall, cpu, result["interference"]["preempted_margin"])
+                   for wall, cpu in zip(result["timing"]["inference_ms"], result["timing"]["inference_cpu_ms"])]
+            for name, result in (("disturbed", disturbed), ("quiet", quiet))}
+    assert sum(tidy["disturbed"]) == d["preempted_samples"] and sum(tidy["disturbed"]) > sum(tidy["quiet"])
+    disturbed_interval = median_interval([disturbed["timing"]["inference_ms"]])
+    quiet_interval = median_interval([quiet["timing"]["inference_ms"]])
+    assert disturbed_interval.half_width_ms > quiet_interval.half_width_ms
 
 
 def test_per_sample_arrays_and_margin_are_reported(runner, convstack):
