@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from runner_builds import APP, HOST_BUNDLE, RUNNER_EXECUTABLE
+from runner_helpers import allowed_core, export_program, run_runner
 
 BUNDLE = HOST_BUNDLE
 RUNNER = BUNDLE / RUNNER_EXECUTABLE
@@ -44,46 +45,16 @@ def input_gen():
 def programs(tmp_path_factory) -> dict:
     """Two tiny programs: a conv+linear net lowered to XNNPACK, and x + 1 on portable kernels."""
     import torch
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
-
-    class ConvNet(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
-            self.fc = torch.nn.Linear(8 * 16 * 16, 4)
-
-        def forward(self, x):
-            return self.fc(torch.relu(self.conv(x)).flatten(1))
 
     class AddOne(torch.nn.Module):
         def forward(self, x):
             return x + 1
 
     folder = tmp_path_factory.mktemp("runner_programs")
-    torch.manual_seed(0)
-    paths = {}
-    for name, module, example, partitioner in (
-        ("convnet", ConvNet().eval(), torch.rand(1, 3, 16, 16), [XnnpackPartitioner()]),
-        ("add_one", AddOne(), torch.rand(1, 4), None),
-    ):
-        exported = torch.export.export(module, (example,))
-        program = to_edge_transform_and_lower(exported, partitioner=partitioner).to_executorch()
-        path = folder / f"{name}.pte"
-        path.write_bytes(program.buffer)
-        paths[name] = path
-    return paths
-
-
-def run_runner(runner: Path, *args, cwd=None) -> tuple[dict, subprocess.CompletedProcess]:
-    # ExecuTorch's own log lines on stderr may quote raw bytes of a damaged file.
-    done = subprocess.run([str(runner), *map(str, args)], capture_output=True, text=True,
-                          errors="replace", timeout=RUN_TIMEOUT_S, cwd=cwd)
-    return json.loads(done.stdout), done
-
-
-def allowed_core() -> int:
-    return max(os.sched_getaffinity(0))
+    add_one = to_edge_transform_and_lower(torch.export.export(AddOne(), (torch.rand(1, 4),))).to_executorch()
+    (folder / "add_one.pte").write_bytes(add_one.buffer)
+    return {"convnet": export_program(folder / "convnet.pte", "tiny"), "add_one": folder / "add_one.pte"}
 
 
 def python_reference_output(program: Path, inputs: list):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from runner_builds import APP, RUNNER_EXECUTABLE
-from runner_measurement_helpers import allowed_core, run_runner
+from runner_helpers import allowed_core, run_runner
 
 # The kernel is at most this many times faster than torch's single-threaded sgemm on the same core (a tuned
 # GEMM reaches well over a third of the FMA peak; about 0.9 of it on this host).

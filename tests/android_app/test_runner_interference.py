@@ -14,7 +14,7 @@ from runner_builds import RUNNER_EXECUTABLE
 
 from analysis.confidence import median_interval
 from analysis.tidy import preempted_sample
-from runner_measurement_helpers import allowed_core, export_program, run_runner
+from runner_helpers import allowed_core, export_program, run_runner
 
 ITERATIONS = 150  # about 0.3 s of a 2 ms program: many scheduler slices
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from runner_builds import RUNNER_EXECUTABLE
-from runner_measurement_helpers import export_program, run_runner
+from runner_helpers import export_program, run_runner
 
 EXIT_RUN_FAILED, EXIT_BAD_ARGS, EXIT_CANNOT_WRITE = 1, 2, 3
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from runner_builds import APP, RUNNER_EXECUTABLE
-from runner_measurement_helpers import export_program, run_runner
+from runner_helpers import export_program, run_runner
 
 
 @pytest.fixture(scope="module")

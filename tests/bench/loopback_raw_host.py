@@ -10,9 +10,9 @@ from bench.loopback import wire
 class RawHost:
     """Connects and sends CNXN; read() returns the device's next message (PeerClosed once it closed)."""
 
-    def __init__(self, port: int, timeout_s: float = 10):
+    def __init__(self, port: int, timeout_s: float = 10, version: int = wire.VERSION_CHECKSUMMED):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
-        self.send(wire.Message(wire.CNXN, wire.VERSION_CHECKSUMMED, wire.MAX_PAYLOAD_BYTES, b"host::\0"))
+        self.send(wire.Message(wire.CNXN, version, wire.MAX_PAYLOAD_BYTES, b"host::\0"))
 
     def send(self, message: wire.Message) -> None:
         self.sock.sendall(message.encode())

@@ -15,40 +15,9 @@ from bench.loopback import LoopbackDevice
 from bench.loopback import wire
 from bench.loopback.shell_service import exit_status_byte
 from bench.loopback.storage import DeviceStorage
+from loopback_raw_host import RawHost
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class RawHost:
-    """A minimal host side of the protocol, to look at exactly what the device sends."""
-
-    def __init__(self, port: int, version: int = wire.VERSION_CHECKSUMMED):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.send(wire.Message(wire.CNXN, version, wire.MAX_PAYLOAD_BYTES, b"host::\0"))
-
-    def send(self, message: wire.Message) -> None:
-        self.sock.sendall(message.encode())
-
-    def read(self) -> wire.Message:
-        return wire.read_message(self.sock, verify_checksum=True, max_payload_bytes=wire.MAX_PAYLOAD_BYTES)
-
-    def open(self, local_id: int, service: str) -> wire.Message:
-        self.send(wire.Message(wire.OPEN, local_id, 0, service.encode() + b"\0"))
-        return self.read()
-
-    def read_stream(self, local_id: int, remote_id: int) -> bytes:
-        """Collect WRTE data (acknowledging each) until the device closes the stream."""
-        data = bytearray()
-        while True:
-            message = self.read()
-            if message.command == wire.WRTE:
-                data += message.payload
-                self.send(wire.Message(wire.OKAY, local_id, remote_id))
-            elif message.command == wire.CLSE:
-                return bytes(data)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Shared pieces of the runner measurement tests: running the host runner, the core to pin to, and small
-ExecuTorch programs exported on the spot (imported by the test modules of this folder)."""
+"""Shared pieces of the runner tests: running the host runner, the core to pin to, and small ExecuTorch programs
+exported on the spot (imported by the test modules of this folder)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from pathlib import Path
 RUN_TIMEOUT_S = 120
 
 
-def run_runner(runner: Path, *args, timeout_s: float = RUN_TIMEOUT_S) -> tuple[dict, subprocess.CompletedProcess]:
-    """(the JSON object on stdout, the finished process)."""
+def run_runner(runner: Path, *args, timeout_s: float = RUN_TIMEOUT_S,
+               cwd: Path | None = None) -> tuple[dict, subprocess.CompletedProcess]:
+    """(the JSON object on stdout, the finished process). ExecuTorch's own log lines on stderr may quote raw bytes
+    of a damaged file: they are decoded with replacement."""
     done = subprocess.run([str(runner), *map(str, args)], capture_output=True, text=True, errors="replace",
-                          timeout=timeout_s)
+                          timeout=timeout_s, cwd=cwd)
     return json.loads(done.stdout), done
 
 
