@@ -24,6 +24,8 @@ STDERR_TAIL_BYTES = 16384
 TIMEOUT_EXIT_CODE = 124  # `timeout` when the time limit ended the command
 KILL_GRACE_S = 5
 SHELL_TIMEOUT_MARGIN_S = 60
+NO_RESULT_MESSAGE = ("splitbench: the runner exited with code 0 but printed nothing on stdout (no result JSON); "
+                     "run it by hand on the device to see why, or rebuild it")
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ def run_launch(connection: ShellConnection, layout: DeviceLayout, request: Launc
     if "rc" not in sections:  # the script itself failed (e.g. the runner folder is gone)
         stderr = result.output[-STDERR_TAIL_BYTES:]
     status, runner = classify_launch(exit_code, stdout, wall_s, config.launch_timeout_s)
+    if status == "runner_error" and runner is None:
+        stderr = f"{NO_RESULT_MESSAGE}\n{stderr}" if stderr else NO_RESULT_MESSAGE
     return LaunchOutcome(
         status=status, runner=runner, runner_exit_code=exit_code, runner_stderr=stderr,
         page_cache_dropped=(sections.get("drop_caches") or "").strip() == "dropped",
@@ -141,12 +145,15 @@ def classify_launch(exit_code: int | None, stdout: str, wall_s: float, timeout_s
 
     - timeout: the device-side limit ended it (exit 124, or killed after the limit)
     - runner_crash: killed by a signal, or no runner JSON at all
-    - runner_error: the runner reported status "error" (load failure, bad model, ...)
+    - runner_error: the runner reported status "error" (load failure, bad model, ...), or it exited 0
+      with an empty stdout (no result at all: the row's stderr says so, NO_RESULT_MESSAGE)
     - ok: status "ok" and exit code 0
     """
     runner = find_runner_result(stdout)
     if exit_code == TIMEOUT_EXIT_CODE or (exit_code == 128 + 9 and wall_s >= timeout_s):
         return "timeout", runner
+    if exit_code == 0 and not stdout.strip():
+        return "runner_error", None
     if runner is None or exit_code is None or exit_code >= 128:
         return "runner_crash", runner
     if runner.get("status") == "ok" and exit_code == 0:
