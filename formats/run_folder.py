@@ -24,6 +24,16 @@ def new_run_id(serial_spec: str, now: datetime | None = None) -> str:
     return f"{stamp}-{slug}"
 
 
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_run_id(run_id: str) -> None:
+    """ResultsError unless `run_id` is a plain folder name (no path, no `..`), as new_run_id makes them."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
+        raise ResultsError(f"{run_id!r} is not a run id: give the name of a run folder in --out "
+                           "(as printed by the sweep, e.g. 20261123T110000Z-loopback-1a2b3c), not a path")
+
+
 @dataclass
 class ExistingRows:
     keys: set[tuple[str, int]] = field(default_factory=set)
@@ -50,6 +60,7 @@ class RunFolder:
 
     @classmethod
     def open_existing(cls, results_dir: Path, run_id: str) -> "RunFolder":
+        check_run_id(run_id)
         folder = cls(results_dir, run_id)
         if not folder.run_path.is_file():
             raise ResultsError(f"no run {run_id} in {Path(results_dir)} ({folder.run_path} is missing); "

@@ -26,6 +26,7 @@ from bench.sweep.settings import SweepConfig
 from formats.device_facts import DeviceFacts
 from formats.errors import ResultsError
 from formats.run_folder import RunFolder, new_run_id
+from formats.run_info import check_resumable
 
 IDENTITY_FIELDS = ("model", "manufacturer", "fingerprint", "abi", "platform")
 
@@ -79,7 +80,12 @@ def open_run(request: RunRequest) -> OpenedRun:
 
     folder = RunFolder.open_existing(request.results_dir, request.resume_run_id)
     info = folder.read_run_info()
-    config = SweepConfig.from_json(info["settings"])
+    check_resumable(info, str(folder.run_path))
+    try:
+        config = SweepConfig.from_json(info["settings"])
+    except (SettingsError, TypeError, ValueError) as exc:
+        raise ResultsError(f"{folder.run_path}: its settings cannot be used ({exc}); the file is damaged: "
+                           "restore it, or start a new run without --resume") from None
     manifest_path = request.manifest_path or Path(info["manifest"]["path"])
     manifest = load_manifest_file(manifest_path)
     if manifest.sha256 != info["manifest"]["sha256"]:
