@@ -25,7 +25,7 @@ from bench.sweep.runners import RunnerBundle, find_runner_bundle
 from bench.sweep.settings import SweepConfig
 from formats.device_facts import DeviceFacts
 from formats.errors import ResultsError
-from formats.run_folder import RunFolder, new_run_id
+from formats.run_folder import RunFolder
 from formats.run_info import check_resumable
 
 IDENTITY_FIELDS = ("model", "manufacturer", "fingerprint", "abi", "platform")
@@ -53,6 +53,10 @@ class OpenedRun:
     previous_info: dict | None  # run.json of the run being resumed
     repaired_tail_bytes: int = 0
 
+    def close(self) -> None:
+        """Release the run folder's write lock (see RunFolder.lock_for_writing)."""
+        self.folder.unlock()
+
 
 @dataclass
 class RunReport:
@@ -74,11 +78,21 @@ def open_run(request: RunRequest) -> OpenedRun:
         manifest = load_manifest_file(request.manifest_path)
         programs = select_programs(manifest, request.config.configurations, request.config.backends,
                                    request.config.formats)
-        run_id = new_run_id(request.serial_spec)
-        folder = RunFolder.new(request.results_dir, run_id)
-        return OpenedRun(run_id, folder, request.config, manifest, programs, previous_info=None)
+        folder = RunFolder.create(request.results_dir, request.serial_spec)
+        folder.lock_for_writing()
+        return OpenedRun(folder.run_id, folder, request.config, manifest, programs, previous_info=None)
 
     folder = RunFolder.open_existing(request.results_dir, request.resume_run_id)
+    folder.lock_for_writing()
+    try:
+        return reopen_run(request, folder)
+    except BaseException:
+        folder.unlock()
+        raise
+
+
+def reopen_run(request: RunRequest, folder: RunFolder) -> OpenedRun:
+    """The resumed run's settings, manifest and programs (its folder locked by the caller)."""
     info = folder.read_run_info()
     check_resumable(info, str(folder.run_path))
     try:
@@ -117,7 +131,17 @@ def core_for_run(opened: OpenedRun, device: DeviceFacts) -> int:
 
 def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
                 on_progress: ProgressCallback | None = None) -> RunReport:
-    """Device facts, core, runner bundle, run.json, deploy, then the sweep (rows appended as they come)."""
+    """Device facts, core, runner bundle, run.json, deploy, then the sweep (rows appended as they come).
+
+    The run folder's write lock is released at the end, however the run ends."""
+    try:
+        return _execute_run(opened, request, link, on_progress)
+    finally:
+        opened.close()
+
+
+def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
+                 on_progress: ProgressCallback | None) -> RunReport:
     device = device_call(link, opened.run_id, lambda c: collect_device_facts(c, request.serial_spec))
     core = core_for_run(opened, device)
     bundle = find_runner_bundle(device, build_root=request.build_root, folder=request.runner_bundle_dir)
