@@ -24,6 +24,7 @@ RUN_SCHEMA_VERSION = 2
 RUN_VERSIONS: tuple[int, ...] = (1, 2)
 RUN_FILE = "run.json"
 SESSION_RUNNING = "running"  # a session's `end` while its process lives (or after it died unannounced)
+SESSION_DIED = "died"  # what a resume writes over a session that was still "running": it died unannounced
 
 
 def write_run_info(path: Path, info: dict[str, Any]) -> None:

@@ -16,6 +16,9 @@ from bench.device.cores import choose_core
 from bench.device.facts import collect_device_facts
 from bench.errors import SettingsError
 from bench.sweep.deploy import DeployReport, DeviceLayout, deploy, deploy_items
+from bench.sweep.device_lock import (DeviceClaim, LockTakeover, acquire_device_lock, release_device_lock,
+                                     stale_after_s_for)
+from bench.sweep.leftovers import end_leftover_runners
 from bench.sweep.lite_runner import (LiteRunnerChoice, check_deployed_lite_runner, find_lite_runner_bundle,
                                      lite_runner_deploy_failures, record_lite_runner)
 from bench.sweep.loop import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
@@ -25,7 +28,7 @@ from bench.sweep.runners import RunnerBundle, find_runner_bundle
 from bench.sweep.settings import SweepConfig
 from formats.device_facts import DeviceFacts
 from formats.errors import ResultsError
-from formats.run_folder import RunFolder
+from formats.run_folder import RUN_ID_PATTERN, RunFolder
 from formats.run_info import check_resumable
 
 IDENTITY_FIELDS = ("model", "manufacturer", "fingerprint", "abi", "platform")
@@ -149,28 +152,62 @@ def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
     lite_runner = (find_lite_runner_bundle(device, bundle, folder=request.lite_runner_bundle_dir)
                    if lite_programs else None)
     layout = DeviceLayout.for_bundle(bundle)
-    base_info = opened.previous_info or new_run_header(
-        opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
-        opened.manifest.sha256, opened.manifest.data.get("model") or {}, [p.program_id for p in opened.programs])
-    log = RunLog.start(opened.folder, base_info, device, bundle, request.serial_spec, opened.repaired_tail_bytes)
-    existing = opened.folder.existing_rows()
-    with log.session_end(rows_before=existing.count):
-        items = deploy_items(bundle, opened.programs, layout, lite_runner.bundle if lite_runner else None)
-        deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
-        log.record_deploy(deploy_report)
-        deploy_failures = model_deploy_failures(opened.programs, deploy_report, layout)
-        if lite_runner is not None:
-            lite_runner = check_deployed_lite_runner(link, opened.run_id, lite_runner, deploy_report, layout)
-            deploy_failures.update(lite_runner_deploy_failures(lite_programs, deploy_report, layout))
-            record_lite_runner(log, lite_runner)
-        unsupported = ({p.program_id: lite_runner.unavailable_reason for p in lite_programs}
-                       if lite_runner is not None and lite_runner.unavailable_reason else {})
-        plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
-                         layout=layout, device=device, completed=frozenset(existing.keys),
-                         first_row_index=existing.count, deploy_failures=deploy_failures, unsupported=unsupported)
-        with opened.folder.open_writer() as writer:
-            summary = run_sweep(link, plan, writer, on_progress=on_progress)
+    stale_after_s = stale_after_s_for(opened.config.launch_timeout_s, opened.config.cooldown_max_s)
+    claim, takeover = device_call(link, opened.run_id, lambda c: acquire_device_lock(
+        c, layout.root, opened.run_id, stale_after_s, request.serial_spec))
+    try:
+        base_info = opened.previous_info or new_run_header(
+            opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
+            opened.manifest.sha256, opened.manifest.data.get("model") or {}, [p.program_id for p in opened.programs])
+        log = RunLog.start(opened.folder, base_info, device, bundle, request.serial_spec, opened.repaired_tail_bytes)
+        existing = opened.folder.existing_rows()
+        with log.session_end(rows_before=existing.count):
+            ended = device_call(link, opened.run_id, lambda c: end_leftover_runners(
+                c, layout.root, leftover_run_ids(opened.run_id, takeover)))
+            log.record_device_claim(takeover.to_json() if takeover else None, ended)
+            items = deploy_items(bundle, opened.programs, layout, lite_runner.bundle if lite_runner else None)
+            deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
+            log.record_deploy(deploy_report)
+            deploy_failures = model_deploy_failures(opened.programs, deploy_report, layout)
+            if lite_runner is not None:
+                lite_runner = check_deployed_lite_runner(link, opened.run_id, lite_runner, deploy_report, layout)
+                deploy_failures.update(lite_runner_deploy_failures(lite_programs, deploy_report, layout))
+                record_lite_runner(log, lite_runner)
+            unsupported = ({p.program_id: lite_runner.unavailable_reason for p in lite_programs}
+                           if lite_runner is not None and lite_runner.unavailable_reason else {})
+            plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
+                             layout=layout, device=device, completed=frozenset(existing.keys),
+                             first_row_index=existing.count, deploy_failures=deploy_failures,
+                             unsupported=unsupported, claim=claim)
+            with opened.folder.open_writer() as writer:
+                summary = run_sweep(link, plan, writer, on_progress=on_progress)
+    except BaseException as exc:
+        release_claim(link, claim, fresh_connection=isinstance(exc, KeyboardInterrupt))
+        raise
+    release_claim(link, claim, fresh_connection=False)
     return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary, lite_runner)
+
+
+def leftover_run_ids(run_id: str, takeover: LockTakeover | None) -> list[str]:
+    """This run's device folder and, after taking a dead sweep's lock, that sweep's run folder too."""
+    previous = (takeover.previous_owner or {}).get("run_id") if takeover is not None else None
+    safe = isinstance(previous, str) and RUN_ID_PATTERN.fullmatch(previous) and ".." not in previous
+    return [run_id] + ([previous] if safe and previous != run_id else [])
+
+
+def release_claim(link: DeviceLink, claim: DeviceClaim, fresh_connection: bool) -> bool:
+    """Release the device lock, best effort (a lost device keeps it until its owner is seen to be gone).
+
+    After Ctrl-C the connection may be mid-command: a fresh connection is used at once."""
+    for fresh in ((True,) if fresh_connection else (False, True)):
+        try:
+            if fresh:
+                link.drop()
+            release_device_lock(link.current(), claim)
+            return True
+        except Exception:  # noqa: BLE001 - cleanup on the way out must not hide the sweep's own outcome
+            continue
+    return False
 
 
 def model_deploy_failures(programs: list[Program], report: DeployReport, layout: DeviceLayout) -> dict[str, str]:
