@@ -22,14 +22,19 @@ for line in sys.stdin:
     sign, number = line[:1], line[1:].strip()
     if number.isdigit():
         (sessions.add if sign == "+" else sessions.discard)(int(number))
-for name in os.listdir("/proc") if sessions else ():
-    try:
-        with open("/proc/" + name + "/stat") as handle:
-            session = int(handle.read().rsplit(")", 1)[1].split()[3])
-        if session in sessions:
-            os.killpg(os.getpgid(int(name)), signal.SIGKILL)
-    except (OSError, ValueError, IndexError):
-        pass
+for _ in range(20 if sessions else 0):  # again while a member forks or makes a group of its own meanwhile
+    killed = 0
+    for name in os.listdir("/proc"):
+        try:
+            with open("/proc/" + name + "/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) in sessions and fields[0] not in "ZX":
+                os.killpg(int(fields[2]), signal.SIGKILL)
+                killed += 1
+        except (OSError, ValueError, IndexError):
+            pass
+    if not killed:
+        break
 """
 
 
@@ -78,15 +83,16 @@ class SessionReaper:
 
 
 def session_members(session: int) -> list[int]:
-    """The pids of the processes in `session` (Linux /proc), the leader included."""
+    """The pids of the live (not zombie) processes in `session` (Linux /proc), the leader included."""
     members = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/stat") as handle:
-                if int(handle.read().rsplit(")", 1)[1].split()[3]) == session:
-                    members.append(int(name))
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] not in ("Z", "X"):
+                members.append(int(name))
         except (OSError, ValueError, IndexError):
             continue
     return members

@@ -109,16 +109,20 @@ def kill_process_group(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
     groups = {process.pid}
-    for pid in session_members(process.pid):
-        try:
-            groups.add(os.getpgid(pid))
-        except OSError:
-            pass
-    for group in groups:  # each group at once, so that none of its members can fork away in between
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    for _ in range(20):  # again while a member forks or makes a group of its own meanwhile
+        for pid in session_members(process.pid):
+            try:
+                groups.add(os.getpgid(pid))
+            except OSError:
+                pass
+        if not groups:
+            return
+        for group in groups:  # a whole group at once, so that none of its members can fork away in between
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        groups = set()
 
 
 def _close_quietly(pipe) -> None:

@@ -173,9 +173,14 @@ def try_acquire(connection: ShellConnection, root: str, owner: LockOwner) -> Loc
     return LockState(acquired=False, owner=parse_owner(sections.get("owner", "")), age_s=age_s)
 
 
-def stale_reason(owner: LockOwner | None, age_s: float | None) -> str | None:
-    """Why the lock may be taken over, or None while its owner may be alive."""
+def stale_reason(owner: LockOwner | None, age_s: float | None, run_id: str) -> str | None:
+    """Why the lock may be taken over, or None while its owner may be alive.
+
+    A lock of this very run taken on this host is an earlier session's (the device was lost before it could be
+    released): the caller holds the run folder's write lock, so no other live sweep of this run exists here."""
     limit_s = owner.stale_after_s if owner is not None else STALE_MARGIN_S
+    if owner is not None and owner.host == socket.gethostname() and owner.run_id == run_id:
+        return "it was left by an earlier session of this run"
     if owner is not None and owner.host == socket.gethostname() and owner.pid is not None:
         if not pid_alive(owner.pid) or (owner.pid_start and process_start(owner.pid) != owner.pid_start):
             return f"its owner, pid {owner.pid} on this host, is gone"
@@ -213,7 +218,7 @@ def acquire_device_lock(connection: ShellConnection, root: str, run_id: str,
         state = try_acquire(connection, root, owner)
         if state.acquired:
             return DeviceClaim(root=root, run_id=run_id, token=owner.token), takeover
-        reason = stale_reason(state.owner, state.age_s)
+        reason = stale_reason(state.owner, state.age_s, run_id)
         if reason is None:
             raise DeviceInUse(in_use_message(serial, root, state))
         run_script(connection, take_over_script(root, state.owner, owner.token), timeout_s=60)

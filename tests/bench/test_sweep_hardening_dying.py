@@ -98,9 +98,11 @@ def _cmdline(pid: int) -> str:
 def test_a_resume_ends_a_leftover_runner_of_its_run_and_marks_the_dead_session(tmp_path, capsys):
     """As on a phone whose runner outlives the adb connection: the runner leaves its process group."""
     manifest = write_manifest(tmp_path / "export", ["full", "conv5_1_simple", "conv5_2_simple"])
+    ready = tmp_path / "escaped.ready"
     escaping = write_script_bundle(tmp_path / "escaping_bundle", (
         'case "$*" in *conv5_1_simple*) exec /usr/bin/python3 -c '
-        '"import os, time; os.setsid(); time.sleep(300)" splitbench_runner-escaped ;; esac\n'
+        '"import os, sys, time; os.setsid(); open(sys.argv[1], \'w\').close(); time.sleep(300)" '
+        f"{ready} splitbench_runner-escaped ;; esac\n"
         f"echo {OK_JSON}\n"))
     normal = write_script_bundle(tmp_path / "normal_bundle", f"echo {OK_JSON}\n")
     out = tmp_path / "out"
@@ -112,10 +114,10 @@ def test_a_resume_ends_a_leftover_runner_of_its_run_and_marks_the_dead_session(t
                                  cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            escaped = wait_for(lambda: processes_with("splitbench_runner-escaped"), "the escaping runner's start")
-            pid_files = wait_for(lambda: list((device.sandbox / "splitbench" / "runs").glob("*/runner.pid")),
-                                 "the runner's pid file")
-            assert int(pid_files[0].read_text()) == escaped[0]
+            wait_for(ready.exists, "the escaping runner's own session")
+            escaped = processes_with("splitbench_runner-escaped")
+            pid_files = list((device.sandbox / "splitbench" / "runs").glob("*/runner.pid"))
+            assert len(pid_files) == 1 and [int(pid_files[0].read_text())] == escaped
         finally:
             sweep.send_signal(signal.SIGKILL)
             sweep.wait(timeout=30)
@@ -139,7 +141,7 @@ def test_a_resume_ends_a_leftover_runner_of_its_run_and_marks_the_dead_session(t
     assert [entry["pid"] for entry in resumed["leftover_runners_ended"]] == [escaped[0]]
     assert "splitbench_runner-escaped" in resumed["leftover_runners_ended"][0]["command"]
     takeover = resumed["device_lock_takeover"]
-    assert takeover["previous_owner"]["run_id"] == run_folder.name and "is gone" in takeover["reason"]
+    assert takeover["previous_owner"]["run_id"] == run_folder.name and "earlier session of this run" in takeover["reason"]
     rows = [json.loads(line) for line in (run_folder / "results.jsonl").read_text().splitlines()]
     keys = [(r["program_id"], r["launch_index"]) for r in rows]
     assert sorted(keys) == sorted((f"{c}.xnnpack", 0) for c in ("full", "conv5_1_simple", "conv5_2_simple"))
