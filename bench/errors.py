@@ -13,6 +13,10 @@ class DeviceBusy(BenchError):
     """Another program (usually the adb server) already holds the device."""
 
 
+class DeviceInUse(BenchError):
+    """Another sweep holds the device's sweep lock (bench.sweep.device_lock), or took it from this one."""
+
+
 class AuthenticationFailed(BenchError):
     """The device refused our key, or the key could not be read or created."""
 

@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         print_resume_hint(request, opened)
         return EXIT_ERROR
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 def one_line(exc: Exception) -> str:

@@ -85,6 +85,7 @@ class ProgramEntry:
                                 f"expected one of {', '.join(ROLES)}")
         if values["format"] not in PROGRAM_FORMATS:
             raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; expected pte or ptl")
+        check_program_file_name(values["id"], values["file"])
         if values["reduction"] is not None:
             values["reduction"] = _build(ReductionInfo, values["reduction"], f"reduction of {values['id']}")
         if values["noise"] is not None:
@@ -139,9 +140,40 @@ class Manifest:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ManifestError(f"program ids listed twice: {', '.join(duplicates)}")
+        check_distinct_base_names(programs)
         return cls(created_utc=data["created_utc"], tools=dict(data["tools"]),
                    model=_build(ModelInfo, data["model"], "model"), programs=programs,
                    schema=schema, schema_version=version)
+
+
+def check_program_file_name(program_id: Any, file: Any) -> None:
+    """ManifestError unless `file` is a plain relative path inside the manifest's folder that a device shell
+    can hold: not absolute, no `..`, no empty part, no backslash, newline, NUL or other control character."""
+    where = f"program {program_id!r}: file {file!r}"
+    if not isinstance(file, str) or not file:
+        raise ManifestError(f"{where} is not a file name; re-export the manifest")
+    bad = sorted({f"U+{ord(c):04X}" for c in file if ord(c) < 0x20 or ord(c) == 0x7F or c == "\\"})
+    if bad:
+        raise ManifestError(f"{where} holds characters a device shell cannot take ({', '.join(bad)}); "
+                            "rename the file and re-export the manifest")
+    if file.startswith("/"):
+        raise ManifestError(f"{where} is an absolute path; program files must lie in the manifest's folder: "
+                            "re-export the manifest")
+    parts = file.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ManifestError(f"{where} leaves the manifest's folder or has an empty part ('..', '.', '//'); "
+                            "program files must lie in the manifest's folder: re-export the manifest")
+
+
+def check_distinct_base_names(programs: list[ProgramEntry]) -> None:
+    """ManifestError when two entries' files share a base name (they would be one file on the device)."""
+    seen: dict[str, str] = {}
+    for entry in programs:
+        base = entry.file.rsplit("/", 1)[-1]
+        if base in seen:
+            raise ManifestError(f"program {entry.id!r}: file {entry.file!r} has the same base name as program "
+                                f"{seen[base]!r}'s; they would overwrite each other on the device: re-export the manifest")
+        seen[base] = entry.id
 
 
 def _require_keys(data: Any, cls: type, what: str) -> None:

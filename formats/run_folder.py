@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,11 +21,23 @@ def utc_now_text(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def new_run_id(serial_spec: str, now: datetime | None = None) -> str:
-    """``20261123T110000Z-<serial slug>``."""
+def new_run_id(serial_spec: str, now: datetime | None = None, suffix: str | None = None) -> str:
+    """``20261123T110000Z-<serial slug>-<suffix>``: sortable by time; the suffix (6 random hex digits unless
+    given) keeps two runs started in the same second on the same device apart."""
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", serial_spec).strip("-") or "device"
-    return f"{stamp}-{slug}"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", serial_spec).strip("-.") or "device"
+    slug = re.sub(r"\.{2,}", ".", slug)
+    return f"{stamp}-{slug}-{suffix or secrets.token_hex(3)}"
+
+
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_run_id(run_id: str) -> None:
+    """ResultsError unless `run_id` is a plain folder name (no path, no `..`), as new_run_id makes them."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
+        raise ResultsError(f"{run_id!r} is not a run id: give the name of a run folder in --out "
+                           "(as printed by the sweep, e.g. 20261123T110000Z-loopback-1a2b3c), not a path")
 
 
 @dataclass
@@ -39,17 +55,59 @@ class RunFolder:
         self.path = Path(results_dir) / run_id
         self.results_path = self.path / RESULTS_FILE
         self.run_path = self.path / RUN_FILE
+        self._write_lock = None  # the open results.jsonl holding the flock, see lock_for_writing
+        self._made_here = False
 
     @classmethod
     def new(cls, results_dir: Path, run_id: str) -> "RunFolder":
-        """A run folder that does not exist yet (it is made by the first write_run_info)."""
+        """Make the folder of a new run, atomically (mkdir): ResultsError when it exists already."""
         folder = cls(results_dir, run_id)
-        if folder.path.exists():
-            raise ResultsError(f"run folder {folder.path} already exists; pass --resume {run_id} to continue it")
+        Path(results_dir).mkdir(parents=True, exist_ok=True)
+        try:
+            folder.path.mkdir()
+        except FileExistsError:
+            raise ResultsError(f"run folder {folder.path} already exists; pass --resume {run_id} to continue it") from None
+        folder._made_here = True
         return folder
 
     @classmethod
+    def create(cls, results_dir: Path, serial_spec: str, attempts: int = 8) -> "RunFolder":
+        """The folder of a new run under a fresh run id (new_run_id), made atomically: two sweeps started
+        in the same second never share one."""
+        for _ in range(attempts):
+            with contextlib.suppress(ResultsError):
+                return cls.new(results_dir, new_run_id(serial_spec))
+        raise ResultsError(f"could not make a new run folder in {results_dir} after {attempts} attempts; "
+                           "check --out")
+
+    def lock_for_writing(self) -> None:
+        """Hold an exclusive flock on results.jsonl until unlock() (or this process ends): one writer per run.
+
+        A second sweep of the same run (a second --resume) fails here at once, before it changes or measures
+        anything."""
+        handle = open(self.results_path, "a", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise ResultsError(f"run {self.run_id} is being written by another sweep ({self.results_path} is "
+                               "locked): let that sweep finish, or stop it, then resume") from None
+        self._write_lock = handle
+
+    def unlock(self) -> None:
+        """Release the write lock; the folder of a new run that never got its run.json is removed."""
+        if self._write_lock is None:
+            return
+        if self._made_here and not self.has_run_info and os.path.getsize(self.results_path) == 0:
+            with contextlib.suppress(OSError):
+                self.results_path.unlink()
+                self.path.rmdir()
+        self._write_lock.close()
+        self._write_lock = None
+
+    @classmethod
     def open_existing(cls, results_dir: Path, run_id: str) -> "RunFolder":
+        check_run_id(run_id)
         folder = cls(results_dir, run_id)
         if not folder.run_path.is_file():
             raise ResultsError(f"no run {run_id} in {Path(results_dir)} ({folder.run_path} is missing); "

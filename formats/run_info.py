@@ -24,6 +24,7 @@ RUN_SCHEMA_VERSION = 2
 RUN_VERSIONS: tuple[int, ...] = (1, 2)
 RUN_FILE = "run.json"
 SESSION_RUNNING = "running"  # a session's `end` while its process lives (or after it died unannounced)
+SESSION_DIED = "died"  # what a resume writes over a session that was still "running": it died unannounced
 
 
 def write_run_info(path: Path, info: dict[str, Any]) -> None:
@@ -56,3 +57,35 @@ def _split_v1_formats_filter(settings: Any) -> None:
     backends = [name for name in mixed if name not in PROGRAM_FORMATS]
     settings["backends"] = backends or None
     settings["formats"] = [name for name in mixed if name in PROGRAM_FORMATS] or None
+
+
+# What resuming a run needs from its run.json, and the JSON type each must have.
+RESUME_FIELDS: tuple[tuple[str, type], ...] = (
+    ("run_id", str), ("settings", dict), ("core", int), ("manifest", dict), ("programs", list),
+    ("device", dict), ("sessions", list),
+)
+
+
+def check_resumable(info: dict[str, Any], where: str) -> None:
+    """ResultsError naming the first field of a read run.json that a resume cannot use (missing or of the wrong
+    type): the file was damaged or edited, and the run cannot be continued."""
+    advice = "the file is damaged: restore it, or start a new run without --resume"
+    for name, kind in RESUME_FIELDS:
+        value = info.get(name)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            found = "missing" if name not in info else _json_type_name(value)
+            raise ResultsError(f"{where}: {name} is {found}, expected {_json_type_name(kind())}; {advice}")
+    for name in ("path", "sha256"):
+        if not isinstance(info["manifest"].get(name), str):
+            raise ResultsError(f"{where}: manifest.{name} is missing or not text; {advice}")
+    if not all(isinstance(session, dict) for session in info["sessions"]):
+        raise ResultsError(f"{where}: sessions holds an entry that is not an object; {advice}")
+
+
+def _json_type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {str: "text", dict: "an object", list: "a list", int: "an integer", float: "a number"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), type(value).__name__)

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import importlib.util
 import os
+import shlex
 import socket
 import stat as stat_bits
 import tempfile
@@ -36,6 +37,7 @@ from bench.errors import (
 )
 from bench.adb.serials import DeviceSerial, InvalidSerial, SerialKind, parse_serial
 from bench.adb.quoting import mark_command, quote_argv
+from bench.adb.scripts import SECTION_PREFIX
 
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_COMMAND_TIMEOUT_S = 60.0
@@ -304,8 +306,9 @@ class DeviceConnection:
         except _TIMEOUTS as error:
             self._reset_after_timeout()
             raise CommandTimedOut(
-                f"`{command}` did not finish within {timeout_s} s on {self.serial.text}; "
-                "give it a larger timeout_s (the command was ended)",
+                f"{self.serial.text} gave no answer to `{command_summary(command)}` within {timeout_s:g} s "
+                f"(the command was ended): check that the device is awake and that `adb -s {self.serial.text} "
+                "shell echo ok` answers, then run again",
                 command=command,
             ) from error
         parsed = marked.parse(output)
@@ -388,6 +391,25 @@ class DeviceConnection:
         if mode == 0:
             return None
         return DeviceStat(mode=mode, size_bytes=size, mtime_s=mtime)
+
+
+COMMAND_SUMMARY_CHARS = 60
+
+
+def command_summary(command: str) -> str:
+    """A short, one-line name of a device command for messages: a `sh -c SCRIPT` shows the script's first
+    command (its section markers left out), anything longer than COMMAND_SUMMARY_CHARS is cut with `...`."""
+    text = command
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = []
+    if len(words) == 3 and words[:2] == ["sh", "-c"]:
+        lines = [line.strip() for line in words[2].splitlines() if line.strip()]
+        lines = [line for line in lines if SECTION_PREFIX not in line] or lines or [""]
+        text = f"sh -c {lines[0]}" + (" ..." if len(lines) > 1 else "")
+    text = " ".join(text.split())
+    return text if len(text) <= COMMAND_SUMMARY_CHARS else text[:COMMAND_SUMMARY_CHARS - 3] + "..."
 
 
 def _require_success(result: ShellResult, serial: DeviceSerial) -> ShellResult:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,6 +18,8 @@ from bench.loopback import LoopbackDevice
 __all__ = ["LOOPBACK_SERIAL", "device_connector", "loopback_device_for_run"]
 
 RUN_KEY_NAME = "adbkey"
+RUN_FOLDER_PREFIX = "splitbench-loopback-run-"
+OWNER_LOCK = "owner.lock"
 
 
 @contextlib.contextmanager
@@ -36,10 +41,65 @@ def device_connector(serial_spec: str, key_path: Path | None = None) -> Iterator
 
 @contextlib.contextmanager
 def loopback_device_for_run(**device_options) -> Iterator[tuple[LoopbackDevice, Path]]:
-    """(device, run key path): a loopback device that accepts only the run's own key, and that key."""
-    with tempfile.TemporaryDirectory(prefix="splitbench-loopback-key-") as key_dir:  # mode 0700
-        run_key = ensure_key_pair(Path(key_dir) / RUN_KEY_NAME)
-        with tempfile.TemporaryDirectory(prefix="splitbench-loopback-") as sandbox:
-            with LoopbackDevice(sandbox, port=0, auth_required=True, adb_keys_path=Path(f"{run_key}.pub"),
-                                **device_options) as device:
-                yield device, run_key
+    """(device, run key path): a loopback device that accepts only the run's own key, and that key.
+
+    Key and sandbox live in one private temporary folder named after this process and held with an flock
+    while it lives; the folders that sweeps killed before they could clean up (their process gone, their
+    flock free) are removed first."""
+    remove_folders_of_dead_runs()
+    with private_run_folder() as folder:
+        key_dir = folder / "key"
+        key_dir.mkdir(mode=0o700)
+        run_key = ensure_key_pair(key_dir / RUN_KEY_NAME)
+        sandbox = folder / "sandbox"
+        sandbox.mkdir(mode=0o700)
+        with LoopbackDevice(sandbox, port=0, auth_required=True, adb_keys_path=Path(f"{run_key}.pub"),
+                            state_dir_parent=folder, **device_options) as device:
+            yield device, run_key
+
+
+@contextlib.contextmanager
+def private_run_folder(temp_root: Path | None = None) -> Iterator[Path]:
+    """A 0700 temporary folder ``splitbench-loopback-run-<pid>-XXXX`` holding OWNER_LOCK, flocked until the end."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-", dir=temp_root))
+    try:
+        with open(folder / OWNER_LOCK, "w") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_folders_of_dead_runs(temp_root: Path | None = None) -> list[Path]:
+    """Remove the run folders of loopback sweeps that died (kill -9): their pid is gone and their flock free."""
+    removed = []
+    for folder in Path(temp_root or tempfile.gettempdir()).glob(f"{RUN_FOLDER_PREFIX}*"):
+        pid = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+            continue
+        if _pid_alive(int(pid)) or not _lock_is_free(folder / OWNER_LOCK):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _lock_is_free(path: Path) -> bool:
+    try:
+        with open(path, "r") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # no lock file: a folder whose owner died before it made one
+    return True

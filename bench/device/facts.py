@@ -17,6 +17,7 @@ LOOPBACK_PROPERTY = "ro.splitbench.loopback"
 CPU_EMULATION_PROPERTY = "ro.splitbench.cpu_emulation"
 
 DEVICE_WORK_ROOT = "/data/local/tmp"
+FACTS_TIMEOUT_S = 60.0  # the one round trip that collects the facts
 
 GETPROP_KEYS = (
     "ro.product.model",
@@ -65,7 +66,7 @@ def thermal_loop() -> str:
 
 def collect_device_facts(connection: ShellConnection, serial: str, work_root: str = DEVICE_WORK_ROOT) -> DeviceFacts:
     """Ask the device about itself (one shell round trip)."""
-    result = run_script(connection, facts_script(work_root), timeout_s=60)
+    result = run_script(connection, facts_script(work_root), timeout_s=FACTS_TIMEOUT_S)
     return parse_device_facts(result.output, serial)
 
 

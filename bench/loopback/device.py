@@ -64,6 +64,7 @@ class LoopbackDevice:
 
     abi: None (or this host's own ABI) runs as today; "arm64-v8a" makes an emulated Android arm64 phone
     (bench.loopback.abi_mode), which needs qemu-aarch64 registered with binfmt_misc.
+    state_dir_parent: where the device's own temporary state folder (shims) goes (default: the system's).
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class LoopbackDevice:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
         abi: str | None = None,
+        state_dir_parent: str | Path | None = None,
     ):
         self._sandbox = Path(sandbox_dir).absolute()
         self._host = host
@@ -102,6 +104,7 @@ class LoopbackDevice:
         self._connections_lock = threading.Lock()
         self._processes = ProcessRegistry()
         self._state_dir: Path | None = None
+        self._state_dir_parent = Path(state_dir_parent) if state_dir_parent is not None else None
         self._stopping = threading.Event()
         self._refuse_until = 0.0
         self._accept_thread: threading.Thread | None = None
@@ -208,7 +211,7 @@ class LoopbackDevice:
             properties = arm64_properties(properties)
             uname = (ARM64_MACHINE, EMULATED_KERNEL_OS)
         self._banner = device_banner(properties)
-        self._state_dir = Path(tempfile.mkdtemp(prefix="splitbench-loopback-state-"))
+        self._state_dir = Path(tempfile.mkdtemp(prefix="splitbench-loopback-state-", dir=self._state_dir_parent))
         shim_dir = self._state_dir / "bin"
         write_shims(shim_dir, properties, self._sandbox, self.storage_quota_bytes, uname=uname)
         storage = DeviceStorage(self._sandbox, self.storage_quota_bytes)

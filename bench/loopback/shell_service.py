@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.loopback.reaper import SessionReaper, session_members
 from bench.loopback.storage import DeviceStorage
 from bench.loopback.stream import Stream, StreamClosed
 
@@ -82,29 +83,46 @@ class ProcessRegistry:
     def __init__(self) -> None:
         self._processes: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
+        self._reaper = SessionReaper()  # kills the sessions left if this process dies (bench.loopback.reaper)
 
     def add(self, process: subprocess.Popen) -> None:
         with self._lock:
             self._processes.add(process)
+        self._reaper.watch(process.pid)  # started with start_new_session: its pid is its session id
 
     def remove(self, process: subprocess.Popen) -> None:
         with self._lock:
             self._processes.discard(process)
+        self._reaper.forget(process.pid)
 
     def kill_all(self) -> None:
         with self._lock:
             processes = list(self._processes)
         for process in processes:
             kill_process_group(process)
+        self._reaper.close()
 
 
 def kill_process_group(process: subprocess.Popen) -> None:
+    """End the command and everything it started: its session (it was started with start_new_session), which
+    also holds the process groups its children made (`timeout` makes one)."""
     if process.poll() is not None:
         return
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    groups = {process.pid}
+    for _ in range(20):  # again while a member forks or makes a group of its own meanwhile
+        for pid in session_members(process.pid):
+            try:
+                groups.add(os.getpgid(pid))
+            except OSError:
+                pass
+        if not groups:
+            return
+        for group in groups:  # a whole group at once, so that none of its members can fork away in between
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        groups = set()
 
 
 def _close_quietly(pipe) -> None:

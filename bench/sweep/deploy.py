@@ -161,10 +161,13 @@ def deploy_items(bundle: RunnerBundle, programs: list[Program], layout: DeviceLa
 
 
 def hash_check_script(items: list[DeployItem], free_space_dir: str) -> str:
-    """Prints one ``index|digest`` line per item (digest empty when the file is missing), then df."""
+    """Prints one ``index|digest`` line per item (digest empty when the file is missing), then df.
+
+    Each file is hashed from stdin, so that sha256sum prints no file name (which it would escape, with a
+    leading backslash, when the name holds a backslash or a newline)."""
     folders = sorted({posixpath.dirname(item.device_path) for item in items})
     hash_lines = [
-        f'echo "{index}|$(sha256sum {shlex.quote(item.device_path)} 2>/dev/null | cut -d " " -f 1)"'
+        f'echo "{index}|$(sha256sum 2>/dev/null <{shlex.quote(item.device_path)} | cut -d " " -f 1)"'
         for index, item in enumerate(items)
     ]
     return "\n".join([
@@ -182,6 +185,7 @@ def parse_digests(text: str, items: list[DeployItem]) -> dict[str, str]:
     digests = {}
     for line in text.splitlines():
         index, _, digest = line.strip().partition("|")
+        digest = digest.removeprefix("\\")  # sha256sum marks a line with an escaped file name so
         if index.isdigit() and int(index) < len(items) and SHA256_HEX.fullmatch(digest):
             digests[items[int(index)].device_path] = digest.lower()
     return digests

@@ -7,11 +7,14 @@ then the runner's exit code, stdout and the tail of its stderr.
 
 from __future__ import annotations
 
+import posixpath
+import re
 import shlex
 import time
 from dataclasses import dataclass
 
 from bench.sweep.deploy import DeviceLayout, DeviceRunner
+from bench.sweep.device_lock import RUNS_DIR_NAME, DeviceClaim, lock_lost_error
 from bench.adb.scripts import ShellConnection, run_script, section_marker, split_sections
 from bench.device.environment import EnvSnapshot, env_snapshot_from_sections, snapshot_script
 from bench.errors import CommandTimedOut
@@ -24,6 +27,12 @@ STDERR_TAIL_BYTES = 16384
 TIMEOUT_EXIT_CODE = 124  # `timeout` when the time limit ended the command
 KILL_GRACE_S = 5
 SHELL_TIMEOUT_MARGIN_S = 60
+ADHOC_RUN_ID = "adhoc"  # the device folder of launches made outside a sweep (no claim)
+RUNNER_PID_FILE = "runner.pid"
+# `sh -c RECORD_PID_AND_EXEC PIDFILE COMMAND...`: writes its pid, then becomes COMMAND (env, then the runner)
+RECORD_PID_AND_EXEC = 'echo $$ >"$0"; exec "$@"'
+NO_RESULT_MESSAGE = ("splitbench: the runner exited with code 0 but printed nothing on stdout (no result JSON); "
+                     "run it by hand on the device to see why, or rebuild it")
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,19 @@ class LaunchRequest:
     program: Program
     core: int
     drop_page_cache: bool
+    launch_index: int = 0
+    claim: DeviceClaim | None = None  # the sweep's device lock and run folder; None: no lock, run id "adhoc"
+
+    @property
+    def output_stem(self) -> str:
+        """The per-launch output files' name: run id, program and launch index."""
+        run_id = self.claim.run_id if self.claim is not None else ADHOC_RUN_ID
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{run_id}.{self.program.program_id}.{self.launch_index}")
+
+    def run_dir(self, layout: DeviceLayout) -> str:
+        if self.claim is not None:
+            return self.claim.run_dir
+        return posixpath.join(layout.root, RUNS_DIR_NAME, ADHOC_RUN_ID)
 
 
 @dataclass(frozen=True)
@@ -65,12 +87,18 @@ def runner_args(layout: DeviceLayout, request: LaunchRequest, config: SweepConfi
 
 
 def launch_script(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> str:
-    stdout_path = shlex.quote(f"{layout.root}/last_stdout.txt")
-    stderr_path = shlex.quote(f"{layout.root}/last_stderr.txt")
+    """One launch. Its stdout and stderr go to files of its own in the run's device folder (removed once read),
+    and the runner's pid to RUNNER_PID_FILE there while it runs (so that a resumed sweep can end a runner that
+    outlived its sweep). With a claim, the launch first checks that the device lock is still this sweep's."""
+    run_dir = request.run_dir(layout)
+    stdout_path = shlex.quote(posixpath.join(run_dir, request.output_stem + ".stdout"))
+    stderr_path = shlex.quote(posixpath.join(run_dir, request.output_stem + ".stderr"))
+    pid_path = shlex.quote(posixpath.join(run_dir, RUNNER_PID_FILE))
     runner = layout.runner_for(request.program)
     command = runner.command(*runner_args(layout, request, config))
     limit_s = int(config.launch_timeout_s)
-    lines = [snapshot_script(request.core, prefix="before_")]
+    lines = request.claim.heartbeat_lines() if request.claim is not None else []
+    lines += [f"mkdir -p {shlex.quote(run_dir)}", snapshot_script(request.core, prefix="before_")]
     if request.drop_page_cache:
         lines += [
             section_marker("drop_caches"),
@@ -80,12 +108,14 @@ def launch_script(layout: DeviceLayout, request: LaunchRequest, config: SweepCon
         f"cd {shlex.quote(runner.folder)} || exit 97",
         f"rm -f {stdout_path} {stderr_path}",
         f'limit=""; if command -v timeout >/dev/null 2>&1; then limit="timeout -k {KILL_GRACE_S} {limit_s}"; fi',
-        f"$limit {command} >{stdout_path} 2>{stderr_path}",
+        f"$limit sh -c {shlex.quote(RECORD_PID_AND_EXEC)} {pid_path} {command} >{stdout_path} 2>{stderr_path}",
         "rc=$?",
+        f"rm -f {pid_path}",
         snapshot_script(request.core, prefix="after_"),
         section_marker("rc"), 'echo "$rc"',
         section_marker("stdout"), f"cat {stdout_path}",
         section_marker("stderr"), f"tail -c {STDERR_TAIL_BYTES} {stderr_path}",
+        f"rm -f {stdout_path} {stderr_path}",
         "true",
     ]
     return "\n".join(lines)
@@ -103,12 +133,16 @@ def run_launch(connection: ShellConnection, layout: DeviceLayout, request: Launc
         return timed_out_outcome(str(exc), started_utc, clock() - started)
     wall_s = clock() - started
     sections = split_sections(result.output)
+    if "lock_lost" in sections:
+        raise lock_lost_error(sections["lock_lost"])
     exit_code = parse_exit_code(sections.get("rc"))
     stdout = sections.get("stdout", "")
     stderr = sections.get("stderr", "")
     if "rc" not in sections:  # the script itself failed (e.g. the runner folder is gone)
         stderr = result.output[-STDERR_TAIL_BYTES:]
     status, runner = classify_launch(exit_code, stdout, wall_s, config.launch_timeout_s)
+    if status == "runner_error" and runner is None:
+        stderr = f"{NO_RESULT_MESSAGE}\n{stderr}" if stderr else NO_RESULT_MESSAGE
     return LaunchOutcome(
         status=status, runner=runner, runner_exit_code=exit_code, runner_stderr=stderr,
         page_cache_dropped=(sections.get("drop_caches") or "").strip() == "dropped",
@@ -141,12 +175,15 @@ def classify_launch(exit_code: int | None, stdout: str, wall_s: float, timeout_s
 
     - timeout: the device-side limit ended it (exit 124, or killed after the limit)
     - runner_crash: killed by a signal, or no runner JSON at all
-    - runner_error: the runner reported status "error" (load failure, bad model, ...)
+    - runner_error: the runner reported status "error" (load failure, bad model, ...), or it exited 0
+      with an empty stdout (no result at all: the row's stderr says so, NO_RESULT_MESSAGE)
     - ok: status "ok" and exit code 0
     """
     runner = find_runner_result(stdout)
     if exit_code == TIMEOUT_EXIT_CODE or (exit_code == 128 + 9 and wall_s >= timeout_s):
         return "timeout", runner
+    if exit_code == 0 and not stdout.strip():
+        return "runner_error", None
     if runner is None or exit_code is None or exit_code >= 128:
         return "runner_crash", runner
     if runner.get("status") == "ok" and exit_code == 0:

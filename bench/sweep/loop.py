@@ -15,6 +15,7 @@ from typing import Callable
 
 from bench.device.cooldown import CooldownPolicy, cool_down
 from bench.sweep.deploy import DeviceLayout
+from bench.sweep.device_lock import DeviceClaim
 from formats.device_facts import DeviceFacts
 from bench.adb.reconnect import CONNECTION_ERRORS, DeviceLink
 from bench.device.environment import EnvSnapshot, read_env_snapshot
@@ -42,6 +43,7 @@ class SweepPlan:
     first_row_index: int = 0
     deploy_failures: dict[str, str] = field(default_factory=dict)  # program id -> message
     unsupported: dict[str, str] = field(default_factory=dict)  # program id -> why no runner can run it
+    claim: DeviceClaim | None = None  # the device lock this sweep holds (bench.sweep.device_lock)
 
     def not_launched(self, program: Program) -> LaunchOutcome | None:
         """The row outcome of a program that is not launched at all, or None when it is launched."""
@@ -131,7 +133,7 @@ def launch_outcome(link: DeviceLink, plan: SweepPlan, program: Program, launch_i
         return not_launched
     request = LaunchRequest(program=program, core=plan.core,
                             drop_page_cache=launch_index == 0 and plan.config.drop_caches
-                            and plan.device.can_drop_caches)
+                            and plan.device.can_drop_caches, launch_index=launch_index, claim=plan.claim)
     return device_call(link, plan.run_id, lambda c: run_launch(c, plan.layout, request, plan.config))
 
 

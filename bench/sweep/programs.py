@@ -123,4 +123,24 @@ def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | No
     for program in swept:
         if not program.local_path.is_file():
             raise ManifestError(f"{program.local_path} (program {program.program_id}) is missing; re-run the export")
+    check_program_hashes(swept)
     return sorted(swept, key=paper_order_key)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_program_hashes(programs: list[Program]) -> None:
+    """ManifestError naming the first program whose file on this host is not the one the manifest lists
+    (its sha256 differs): such a file is never pushed, and a row never blames the device for it."""
+    for program in programs:
+        found = file_sha256(program.local_path)
+        if found != str(program.sha256).lower():
+            raise ManifestError(f"{program.local_path} (program {program.program_id}) has sha256 {found[:12]}..., "
+                                f"not the manifest's {str(program.sha256)[:12]}...: the file changed after the export; "
+                                "re-run the export")

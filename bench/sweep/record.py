@@ -11,6 +11,7 @@ from typing import Iterator
 from bench.sweep.deploy import DeployReport
 from formats.device_facts import DeviceFacts
 from formats.run_folder import RunFolder, utc_now_text
+from formats.run_info import SESSION_DIED, SESSION_RUNNING
 from bench.sweep.runners import RunnerBundle
 
 
@@ -41,11 +42,15 @@ class RunLog:
               serial_spec: str, repaired_tail_bytes: int) -> "RunLog":
         """Append a new session to ``base_info`` (a new run's header, or the resumed run's run.json)."""
         session = {"started_utc": utc_now_text(), "serial": serial_spec, "deploy": None, "ended_utc": None,
-                   "rows_written": 0, "end": "running", "repaired_tail_bytes": repaired_tail_bytes}
+                   "rows_written": 0, "end": SESSION_RUNNING, "repaired_tail_bytes": repaired_tail_bytes}
         info = {key: value for key, value in base_info.items() if key not in ("schema", "schema_version")}
         info["harness"] = harness_versions(bundle)
         info["device"] = device.to_json()
-        info["sessions"] = list(info.get("sessions", [])) + [session]
+        earlier = [dict(s) for s in info.get("sessions", [])]
+        for previous in earlier:  # a session still "running" when the run is resumed died without a word
+            if previous.get("end") == SESSION_RUNNING:
+                previous["end"] = SESSION_DIED
+        info["sessions"] = earlier + [session]
         log = cls(folder, info, session)
         log.write()
         return log
@@ -56,6 +61,12 @@ class RunLog:
     def record_device(self, device: DeviceFacts) -> None:
         """The device facts again, once the sweep has learnt more of them (its core's measured peak)."""
         self.info["device"] = device.to_json()
+        self.write()
+
+    def record_device_claim(self, lock_takeover: dict | None, leftover_runners_ended: list[dict]) -> None:
+        """The device lock taken over from a dead sweep (or None) and the leftover runners ended before measuring."""
+        self.session["device_lock_takeover"] = lock_takeover
+        self.session["leftover_runners_ended"] = leftover_runners_ended
         self.write()
 
     def record_deploy(self, report: DeployReport) -> None:

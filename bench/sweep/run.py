@@ -17,6 +17,9 @@ from bench.device.facts import collect_device_facts
 from bench.errors import SettingsError
 from bench.sweep.core_peak import measure_core_peak
 from bench.sweep.deploy import DeployReport, DeviceLayout, deploy, deploy_items
+from bench.sweep.device_lock import (DeviceClaim, LockTakeover, acquire_device_lock, release_device_lock,
+                                     stale_after_s_for)
+from bench.sweep.leftovers import end_leftover_runners
 from bench.sweep.lite_runner import (LiteRunnerChoice, check_deployed_lite_runner, find_lite_runner_bundle,
                                      lite_runner_deploy_failures, record_lite_runner)
 from bench.sweep.loop import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
@@ -26,7 +29,8 @@ from bench.sweep.runners import RunnerBundle, find_runner_bundle
 from bench.sweep.settings import SweepConfig
 from formats.device_facts import DeviceFacts
 from formats.errors import ResultsError
-from formats.run_folder import RunFolder, new_run_id
+from formats.run_folder import RUN_ID_PATTERN, RunFolder
+from formats.run_info import check_resumable
 
 IDENTITY_FIELDS = ("model", "manufacturer", "fingerprint", "abi", "platform")
 
@@ -53,6 +57,10 @@ class OpenedRun:
     previous_info: dict | None  # run.json of the run being resumed
     repaired_tail_bytes: int = 0
 
+    def close(self) -> None:
+        """Release the run folder's write lock (see RunFolder.lock_for_writing)."""
+        self.folder.unlock()
+
 
 @dataclass
 class RunReport:
@@ -74,13 +82,28 @@ def open_run(request: RunRequest) -> OpenedRun:
         manifest = load_manifest_file(request.manifest_path)
         programs = select_programs(manifest, request.config.configurations, request.config.backends,
                                    request.config.formats)
-        run_id = new_run_id(request.serial_spec)
-        folder = RunFolder.new(request.results_dir, run_id)
-        return OpenedRun(run_id, folder, request.config, manifest, programs, previous_info=None)
+        folder = RunFolder.create(request.results_dir, request.serial_spec)
+        folder.lock_for_writing()
+        return OpenedRun(folder.run_id, folder, request.config, manifest, programs, previous_info=None)
 
     folder = RunFolder.open_existing(request.results_dir, request.resume_run_id)
+    folder.lock_for_writing()
+    try:
+        return reopen_run(request, folder)
+    except BaseException:
+        folder.unlock()
+        raise
+
+
+def reopen_run(request: RunRequest, folder: RunFolder) -> OpenedRun:
+    """The resumed run's settings, manifest and programs (its folder locked by the caller)."""
     info = folder.read_run_info()
-    config = SweepConfig.from_json(info["settings"])
+    check_resumable(info, str(folder.run_path))
+    try:
+        config = SweepConfig.from_json(info["settings"])
+    except (SettingsError, TypeError, ValueError) as exc:
+        raise ResultsError(f"{folder.run_path}: its settings cannot be used ({exc}); the file is damaged: "
+                           "restore it, or start a new run without --resume") from None
     manifest_path = request.manifest_path or Path(info["manifest"]["path"])
     manifest = load_manifest_file(manifest_path)
     if manifest.sha256 != info["manifest"]["sha256"]:
@@ -112,7 +135,17 @@ def core_for_run(opened: OpenedRun, device: DeviceFacts) -> int:
 
 def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
                 on_progress: ProgressCallback | None = None) -> RunReport:
-    """Device facts, core, runner bundle, run.json, deploy, then the sweep (rows appended as they come)."""
+    """Device facts, core, runner bundle, run.json, deploy, then the sweep (rows appended as they come).
+
+    The run folder's write lock is released at the end, however the run ends."""
+    try:
+        return _execute_run(opened, request, link, on_progress)
+    finally:
+        opened.close()
+
+
+def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
+                 on_progress: ProgressCallback | None) -> RunReport:
     device = device_call(link, opened.run_id, lambda c: collect_device_facts(c, request.serial_spec))
     core = core_for_run(opened, device)
     bundle = find_runner_bundle(device, build_root=request.build_root, folder=request.runner_bundle_dir)
@@ -120,33 +153,67 @@ def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
     lite_runner = (find_lite_runner_bundle(device, bundle, folder=request.lite_runner_bundle_dir)
                    if lite_programs else None)
     layout = DeviceLayout.for_bundle(bundle)
-    base_info = opened.previous_info or new_run_header(
-        opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
-        opened.manifest.sha256, opened.manifest.data.get("model") or {}, [p.program_id for p in opened.programs])
-    log = RunLog.start(opened.folder, base_info, device, bundle, request.serial_spec, opened.repaired_tail_bytes)
-    existing = opened.folder.existing_rows()
-    with log.session_end(rows_before=existing.count):
-        items = deploy_items(bundle, opened.programs, layout, lite_runner.bundle if lite_runner else None)
-        deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
-        log.record_deploy(deploy_report)
-        if opened.config.measure_core_peak and deploy_report.first_failure_in(layout.runner.folder) is None:
-            peak = device_call(link, opened.run_id, lambda c: measure_core_peak(c, layout.runner, core))
-            if peak is not None:
-                device = replace(device, core_peaks=[peak])
-                log.record_device(device)
-        deploy_failures = model_deploy_failures(opened.programs, deploy_report, layout)
-        if lite_runner is not None:
-            lite_runner = check_deployed_lite_runner(link, opened.run_id, lite_runner, deploy_report, layout)
-            deploy_failures.update(lite_runner_deploy_failures(lite_programs, deploy_report, layout))
-            record_lite_runner(log, lite_runner)
-        unsupported = ({p.program_id: lite_runner.unavailable_reason for p in lite_programs}
-                       if lite_runner is not None and lite_runner.unavailable_reason else {})
-        plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
-                         layout=layout, device=device, completed=frozenset(existing.keys),
-                         first_row_index=existing.count, deploy_failures=deploy_failures, unsupported=unsupported)
-        with opened.folder.open_writer() as writer:
-            summary = run_sweep(link, plan, writer, on_progress=on_progress)
+    stale_after_s = stale_after_s_for(opened.config.launch_timeout_s, opened.config.cooldown_max_s)
+    claim, takeover = device_call(link, opened.run_id, lambda c: acquire_device_lock(
+        c, layout.root, opened.run_id, stale_after_s, request.serial_spec))
+    try:
+        base_info = opened.previous_info or new_run_header(
+            opened.run_id, request.serial_spec, opened.config.to_json(), core, str(opened.manifest.path.resolve()),
+            opened.manifest.sha256, opened.manifest.data.get("model") or {}, [p.program_id for p in opened.programs])
+        log = RunLog.start(opened.folder, base_info, device, bundle, request.serial_spec, opened.repaired_tail_bytes)
+        existing = opened.folder.existing_rows()
+        with log.session_end(rows_before=existing.count):
+            ended = device_call(link, opened.run_id, lambda c: end_leftover_runners(
+                c, layout.root, leftover_run_ids(opened.run_id, takeover)))
+            log.record_device_claim(takeover.to_json() if takeover else None, ended)
+            items = deploy_items(bundle, opened.programs, layout, lite_runner.bundle if lite_runner else None)
+            deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
+            log.record_deploy(deploy_report)
+            if opened.config.measure_core_peak and deploy_report.first_failure_in(layout.runner.folder) is None:
+                peak = device_call(link, opened.run_id, lambda c: measure_core_peak(c, layout.runner, core))
+                if peak is not None:
+                    device = replace(device, core_peaks=[peak])
+                    log.record_device(device)
+            deploy_failures = model_deploy_failures(opened.programs, deploy_report, layout)
+            if lite_runner is not None:
+                lite_runner = check_deployed_lite_runner(link, opened.run_id, lite_runner, deploy_report, layout)
+                deploy_failures.update(lite_runner_deploy_failures(lite_programs, deploy_report, layout))
+                record_lite_runner(log, lite_runner)
+            unsupported = ({p.program_id: lite_runner.unavailable_reason for p in lite_programs}
+                           if lite_runner is not None and lite_runner.unavailable_reason else {})
+            plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
+                             layout=layout, device=device, completed=frozenset(existing.keys),
+                             first_row_index=existing.count, deploy_failures=deploy_failures,
+                             unsupported=unsupported, claim=claim)
+            with opened.folder.open_writer() as writer:
+                summary = run_sweep(link, plan, writer, on_progress=on_progress)
+    except BaseException as exc:
+        release_claim(link, claim, fresh_connection=isinstance(exc, KeyboardInterrupt))
+        raise
+    release_claim(link, claim, fresh_connection=False)
     return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary, lite_runner)
+
+
+def leftover_run_ids(run_id: str, takeover: LockTakeover | None) -> list[str]:
+    """This run's device folder and, after taking a dead sweep's lock, that sweep's run folder too."""
+    previous = (takeover.previous_owner or {}).get("run_id") if takeover is not None else None
+    safe = isinstance(previous, str) and RUN_ID_PATTERN.fullmatch(previous) and ".." not in previous
+    return [run_id] + ([previous] if safe and previous != run_id else [])
+
+
+def release_claim(link: DeviceLink, claim: DeviceClaim, fresh_connection: bool) -> bool:
+    """Release the device lock, best effort (a lost device keeps it until its owner is seen to be gone).
+
+    After Ctrl-C the connection may be mid-command: a fresh connection is used at once."""
+    for fresh in ((True,) if fresh_connection else (False, True)):
+        try:
+            if fresh:
+                link.drop()
+            release_device_lock(link.current(), claim)
+            return True
+        except Exception:  # noqa: BLE001 - cleanup on the way out must not hide the sweep's own outcome
+            continue
+    return False
 
 
 def model_deploy_failures(programs: list[Program], report: DeployReport, layout: DeviceLayout) -> dict[str, str]:

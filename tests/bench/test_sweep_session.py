@@ -3,6 +3,7 @@ deploy errors as rows, progress events, and what --resume refuses."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 
@@ -41,7 +42,8 @@ def test_a_model_that_could_not_be_pushed_gives_deploy_error_rows(world):
     tmp_path, bundle, manifest, connection = world
     (tmp_path / "export" / "conv5_1_simple.xnnpack.pte").write_bytes(b"y" * 5000)  # bigger than the quota
     data = json.loads(manifest.read_text())
-    next(p for p in data["programs"] if p["configuration"] == "conv5_1_simple")["size_bytes"] = 5000
+    entry = next(p for p in data["programs"] if p["configuration"] == "conv5_1_simple")
+    entry["size_bytes"], entry["sha256"] = 5000, hashlib.sha256(b"y" * 5000).hexdigest()
     manifest.write_text(json.dumps(data))
     connection.quota_bytes = 4000
     opened, report = run(new_request(tmp_path, bundle, manifest), connection)
