@@ -6,12 +6,34 @@ import sys
 from pathlib import Path
 
 from export.config import BACKENDS, ExportConfig, parse_k_option, parse_name_list
-from export.errors import ExportError
+from export.errors import ConfigError, ExportError
 from export.events import ExportEvent
 from export.pipeline import MANIFEST_NAME, run_export
 from export.split_points import DEFAULT_SPLIT_POINTS, SPLIT_POINT_NAMES
 
 EXIT_BAD_INPUT = 2
+# Old option -> its new name. The old names held backends, not file formats (pte, ptl); they still work.
+DEPRECATED_OPTIONS = {"--formats": "--backends", "--cloud-formats": "--cloud-backends"}
+
+
+def _dest(option: str) -> str:
+    return "deprecated_" + option.lstrip("-").replace("-", "_")
+
+
+def deprecated_options_used(args: argparse.Namespace) -> list[str]:
+    """The deprecated options given on the command line, e.g. ['--formats']."""
+    return [old for old in DEPRECATED_OPTIONS if getattr(args, _dest(old), None) is not None]
+
+
+def _option_value(args: argparse.Namespace, new: str, default: str) -> tuple[str, str]:
+    """(value, option name it came from) of a renamed option; giving both the old and new name is an error."""
+    old = next(o for o, n in DEPRECATED_OPTIONS.items() if n == new)
+    new_value, old_value = getattr(args, new.lstrip("-").replace("-", "_")), getattr(args, _dest(old))
+    if new_value is not None and old_value is not None:
+        raise ConfigError(f"{old} and {new} both given; pass only {new}")
+    if old_value is not None:
+        return old_value, old
+    return (new_value if new_value is not None else default), new
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,10 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--noise-variance", type=float,
                         help="also export <split>_reduced_noisy: Gaussian noise of this variance after the PCA")
     parser.add_argument("--noise-splits", help="split points that get a noisy configuration (default: all --splits)")
-    parser.add_argument("--formats", default=",".join(BACKENDS), help="backends of full and client programs "
-                                                                       "(default %(default)s)")
-    parser.add_argument("--cloud-formats", default="xnnpack",
-                        help="backends of the cloud remainders (default %(default)s; 'none' for no cloud programs)")
+    parser.add_argument("--backends", help="backends of full and client programs (default "
+                                           + ",".join(BACKENDS) + ")")
+    parser.add_argument("--cloud-backends",
+                        help="backends of the cloud remainders (default xnnpack; 'none' for no cloud programs)")
+    for old, new in DEPRECATED_OPTIONS.items():
+        parser.add_argument(old, dest=_dest(old), help=argparse.SUPPRESS)
     parser.add_argument("--num-classes", type=int, default=2, help="classes of the head (default 2, gender)")
     parser.add_argument("--input-size", type=int, default=224, help="input side in pixels (default 224)")
     parser.add_argument("--width-divisor", type=int, default=1,
@@ -48,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> ExportConfig:
     splits = parse_name_list(args.splits, "--splits")
-    no_cloud = args.cloud_formats.strip().lower() == "none"
-    cloud = () if no_cloud else parse_name_list(args.cloud_formats, "--cloud-formats")
+    backends, backends_option = _option_value(args, "--backends", ",".join(BACKENDS))
+    cloud_text, cloud_option = _option_value(args, "--cloud-backends", "xnnpack")
+    no_cloud = cloud_text.strip().lower() == "none"
+    cloud = () if no_cloud else parse_name_list(cloud_text, cloud_option)
     return ExportConfig(
         out_dir=args.out, num_classes=args.num_classes, input_size=args.input_size,
         width_divisor=args.width_divisor, seed=args.seed, weights_path=args.weights, splits=splits,
@@ -57,7 +83,7 @@ def config_from_args(args: argparse.Namespace) -> ExportConfig:
         k_by_split=parse_k_option(args.k, splits) if args.k else {},
         noise_variance=args.noise_variance,
         noise_splits=parse_name_list(args.noise_splits, "--noise-splits") if args.noise_splits else None,
-        formats=parse_name_list(args.formats, "--formats"), cloud_formats=cloud,
+        backends=parse_name_list(backends, backends_option), cloud_backends=cloud,
         calibration_dir=args.calibration_dir, calibration_count=args.calibration_count,
     )
 
@@ -69,6 +95,9 @@ def print_event(event: ExportEvent) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for old in deprecated_options_used(args):
+        print(f"export: warning: {old} is deprecated (it names backends); use {DEPRECATED_OPTIONS[old]}",
+              file=sys.stderr)
     try:
         config = config_from_args(args)
         manifest = run_export(config, on_event=print_event)

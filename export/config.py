@@ -1,4 +1,8 @@
-"""The export configuration (what to export, at which size, in which formats) and parsers for its options."""
+"""The export configuration (what to export, at which size, with which backends) and parsers for its options.
+
+A *format* is the kind of file written (`pte`, `ptl`); a *backend* is what runs it (`xnnpack`, `portable`,
+`lite`). Configurations list backends; the format follows from the backend.
+"""
 from __future__ import annotations
 
 import math
@@ -22,7 +26,8 @@ class ExportConfig:
 
     `k_by_split` overrides the default PCA size per split point (DEFAULT_K_BY_SPLIT).
     `noise_variance` adds `<split>_reduced_noisy` configurations for `noise_splits` (all splits when None).
-    `cloud_formats` lists the backends the cloud remainders are written in (may be empty).
+    `backends` lists the backends of the full and client programs; `cloud_backends` those the cloud remainders
+    are written in (may be empty).
     """
 
     out_dir: Path
@@ -37,8 +42,8 @@ class ExportConfig:
     k_by_split: Mapping[str, int] = field(default_factory=dict)
     noise_variance: float | None = None
     noise_splits: tuple[str, ...] | None = None
-    formats: tuple[str, ...] = BACKENDS
-    cloud_formats: tuple[str, ...] = ("xnnpack",)
+    backends: tuple[str, ...] = BACKENDS
+    cloud_backends: tuple[str, ...] = ("xnnpack",)
     calibration_dir: Path | None = None
     calibration_count: int = 64
     calibration_batch_size: int = 8
@@ -50,13 +55,13 @@ class ExportConfig:
         if self.calibration_dir is not None:
             object.__setattr__(self, "calibration_dir", Path(self.calibration_dir))
         object.__setattr__(self, "k_by_split", dict(self.k_by_split))
-        for name in ("splits", "formats", "cloud_formats"):
+        for name in ("splits", "backends", "cloud_backends"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.noise_splits is not None:
             object.__setattr__(self, "noise_splits", tuple(self.noise_splits))
         self._check_sizes()
         self._check_splits()
-        self._check_formats()
+        self._check_backends()
         self._check_noise()
 
     def _check_sizes(self) -> None:
@@ -84,12 +89,12 @@ class ExportConfig:
             for split in self.splits:
                 self.k_for(split)
 
-    def _check_formats(self) -> None:
-        for backend in (*self.formats, *self.cloud_formats):
+    def _check_backends(self) -> None:
+        for backend in (*self.backends, *self.cloud_backends):
             if backend not in BACKENDS:
-                raise ConfigError(f"unknown format {backend!r}; valid formats: {', '.join(BACKENDS)}")
-        if not self.formats:
-            raise ConfigError(f"no format given; choose from: {', '.join(BACKENDS)}")
+                raise ConfigError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+        if not self.backends:
+            raise ConfigError(f"no backend given; choose from: {', '.join(BACKENDS)}")
 
     def _check_noise(self) -> None:
         if self.noise_variance is None:

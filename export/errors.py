@@ -6,7 +6,7 @@ class ExportError(Exception):
 
 
 class ConfigError(ExportError):
-    """The export configuration is invalid (unknown split point, bad k, unknown format, bad sizes)."""
+    """The export configuration is invalid (unknown split point, bad k, unknown backend, bad sizes)."""
 
 
 class WeightsError(ExportError):

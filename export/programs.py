@@ -75,14 +75,14 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
             specs.append(ProgramSpec(program_id, configuration, role, split, backend, module, example, **extra))
 
     if config.include_full:
-        add("full", "full", None, model, image, config.formats)
+        add("full", "full", None, model, image, config.backends)
     halves = {split: split_vgg16(model, split) for split in config.splits}
     with torch.no_grad():
         features = {split: halves[split].client(image.clone()) for split in config.splits}
     for split in config.splits:
-        add(f"{split}_simple", "client", split, halves[split].client, image, config.formats)
+        add(f"{split}_simple", "client", split, halves[split].client, image, config.backends)
         add(f"{split}_simple", "cloud", split, halves[split].cloud, example_tensor(tuple(features[split].shape)),
-            config.cloud_formats)
+            config.cloud_backends)
     if not config.include_reduced:
         return specs
     for split in config.splits:
@@ -93,14 +93,14 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
         cloud = nn.Sequential(PcaReconstructionHead(entry.projection, tuple(features[split].shape)),
                               halves[split].cloud).eval()
         common = {"reduction": info, "projection_key": entry.projection.key}
-        add(f"{split}_reduced", "client", split, client, image, config.formats, **common)
+        add(f"{split}_reduced", "client", split, client, image, config.backends, **common)
         add(f"{split}_reduced", "cloud", split, cloud, example_tensor((1, entry.projection.k)),
-            config.cloud_formats, **common)
+            config.cloud_backends, **common)
     for split in config.noisy_splits():
         entry = reduced[split]
         noise = NoiseInfo(config.noise_variance, SEED_POLICY, NOISE_OP_NAME)
         noisy_client = nn.Sequential(halves[split].client, PcaProjectionHead(entry.projection),
                                      GaussianNoise(config.noise_variance, (1, entry.projection.k))).eval()
-        add(f"{split}_reduced_noisy", "client", split, noisy_client, image, config.formats,
+        add(f"{split}_reduced_noisy", "client", split, noisy_client, image, config.backends,
             reduction=reduction_info(entry), noise=noise, projection_key=entry.projection.key)
     return specs
