@@ -17,6 +17,10 @@ class CalibrationError(ExportError):
     """The calibration images are missing, unreadable, or too few for the requested reduction."""
 
 
+class QuantizationError(ExportError):
+    """An int8 program cannot be made: no calibration data, or the PT2E quantization or its lowering failed."""
+
+
 class ProjectionFileError(ExportError):
     """A saved PCA projection file is unreadable or of an unknown schema version."""
 

@@ -11,10 +11,11 @@ from export.manifest import NoiseInfo, ReductionInfo
 from export.noise import NOISE_OP_NAME, SEED_POLICY, GaussianNoise
 from export.pca import PcaProjection
 from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead
-from export.split_model import split_vgg16
+from export.architectures import get_architecture
+from export.split_model import split_model
 
 EXAMPLE_INPUT_SEED = 0
-FILE_SUFFIX_BY_BACKEND = {"xnnpack": "pte", "portable": "pte", "lite": "ptl"}
+FILE_SUFFIX_BY_BACKEND = {"xnnpack": "pte", "portable": "pte", "lite": "ptl", "xnnpack_int8": "pte"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,11 @@ class ReducedSplit:
 
 @dataclass
 class ProgramSpec:
-    """One program to write: its identity, its eager module and an example input of the right shape."""
+    """One program to write: its identity, its eager module and an example input of the right shape.
+
+    `input_prefix` maps an image batch to this program's input (the client, for a cloud remainder; None = the
+    image itself): it turns calibration and held-out images into int8 calibration and accuracy inputs.
+    """
 
     program_id: str
     configuration: str
@@ -40,6 +45,13 @@ class ProgramSpec:
     reduction: ReductionInfo | None = None
     noise: NoiseInfo | None = None
     projection_key: str | None = None
+    input_prefix: nn.Module | None = None
+
+    def inputs_from_images(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """This program's inputs (batch 1 each) for a batch of images."""
+        with torch.no_grad():
+            singles = [images[index:index + 1].clone() for index in range(images.shape[0])]
+            return [self.input_prefix(image) if self.input_prefix is not None else image for image in singles]
 
     @property
     def format(self) -> str:
@@ -76,13 +88,14 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
 
     if config.include_full:
         add("full", "full", None, model, image, config.backends)
-    halves = {split: split_vgg16(model, split) for split in config.splits}
+    architecture = get_architecture(config.arch)
+    halves = {split: split_model(architecture, model, split) for split in config.splits}
     with torch.no_grad():
         features = {split: halves[split].client(image.clone()) for split in config.splits}
     for split in config.splits:
         add(f"{split}_simple", "client", split, halves[split].client, image, config.backends)
         add(f"{split}_simple", "cloud", split, halves[split].cloud, example_tensor(tuple(features[split].shape)),
-            config.cloud_backends)
+            config.cloud_backends, input_prefix=halves[split].client)
     if not config.include_reduced:
         return specs
     for split in config.splits:
@@ -95,7 +108,7 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
         common = {"reduction": info, "projection_key": entry.projection.key}
         add(f"{split}_reduced", "client", split, client, image, config.backends, **common)
         add(f"{split}_reduced", "cloud", split, cloud, example_tensor((1, entry.projection.k)),
-            config.cloud_backends, **common)
+            config.cloud_backends, input_prefix=client, **common)
     for split in config.noisy_splits():
         entry = reduced[split]
         noise = NoiseInfo(config.noise_variance, SEED_POLICY, NOISE_OP_NAME)
