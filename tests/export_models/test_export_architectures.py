@@ -1,8 +1,9 @@
 """Every architecture: split points, client + cloud == full model (eager at every split point, and as exported
 programs at one split point), PCA reduction and noise at its split points, and the errors for unknown names.
 
-Programs are compared with |program - eager| <= 1e-4 * max|eager| + 1e-5 (fp32; XNNPACK reorders sums, and random
-weights give logits of very different scales per architecture).
+Programs are compared with |program - eager| <= 2e-3 * max|eager| + 1e-5 (fp32; XNNPACK reorders sums and
+approximates sigmoid/SiLU/hardswish, which EfficientNet-B0's 80 such layers amplify to about 6e-4 of the output's
+scale; random weights give logits of very different scales per architecture).
 """
 import fcntl
 import shutil
@@ -133,7 +134,7 @@ def test_exported_client_then_cloud_equals_the_full_program_and_the_model(arch, 
     feature = run(f"{split}_simple.xnnpack", image.clone())
     joined = run(f"{split}_simple.cloud.xnnpack", feature)
     full = run("full.xnnpack", image.clone())
-    tolerance = float(1e-4 * expected.abs().max() + 1e-5)
+    tolerance = float(2e-3 * expected.abs().max() + 1e-5)
     torch.testing.assert_close(full, expected, rtol=0, atol=tolerance)
     torch.testing.assert_close(joined, expected, rtol=0, atol=tolerance)
     client = manifest.program(f"{split}_simple.xnnpack")
