@@ -8,6 +8,7 @@ The int8 lowering's delegation summary (which operators XNNPACK did not take) is
 
 Usage: .venv/bin/python scripts/bench_int8.py [--arch resnet18,mobilenet_v2] [--core 0] [--iterations 20]
            [--input-size 224] [--calibration-count 32] [--accuracy-count 16] [--work-dir DIR] [--keep]
+(from a git worktree whose .venv is another checkout's, prefix PYTHONPATH=$PWD so `export` is this one's)
 """
 from __future__ import annotations
 
