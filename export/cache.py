@@ -9,17 +9,20 @@ from formats.manifest import ProgramEntry
 from export.models import file_sha256
 
 # Bump when a change to export/ alters the programs it writes for the same inputs.
-EXPORTER_REVISION = 1
+EXPORTER_REVISION = 2
 
 
 def program_cache_key(*, program_id: str, configuration: str, role: str, split_point: str | None, backend: str,
-                      weights_id: str, model_id: str, projection_key: str | None, noise_variance: float | None,
-                      tools: dict[str, str]) -> str:
-    """Hex sha256 over everything that determines a program's bytes."""
+                      arch: str, weights_id: str, model_id: str, projection_key: str | None,
+                      noise_variance: float | None, tools: dict[str, str], quantization: dict | None = None) -> str:
+    """Hex sha256 over everything that determines a program's bytes: also the architecture, and for int8
+    programs `quantization` (scheme, calibration and held-out images: they decide its bytes and its accuracy)."""
     material = {
         "exporter_revision": EXPORTER_REVISION, "program_id": program_id, "configuration": configuration,
-        "role": role, "split_point": split_point, "backend": backend, "weights": weights_id, "model": model_id,
+        "role": role, "split_point": split_point, "backend": backend, "arch": arch, "weights": weights_id,
+        "model": model_id,
         "projection": projection_key, "noise_variance": noise_variance, "tools": tools,
+        "quantization": quantization,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 

@@ -1,4 +1,5 @@
-"""Calibration images for fitting the PCA reduction: a folder of images, or a deterministic synthetic set."""
+"""Calibration images (for the PCA fit and int8 calibration) and held-out images (for the int8 accuracy figures):
+a folder of images, or a deterministic synthetic set."""
 from __future__ import annotations
 
 import hashlib
@@ -19,14 +20,20 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm")
 
 @dataclass(frozen=True)
 class CalibrationSet:
-    """Normalised images (N, 3, H, W) and a fingerprint that changes whenever the images would change."""
+    """Normalised images (N, 3, H, W), a fingerprint that changes whenever the images would change, and where they
+    come from (`dir:<folder>[+<skipped>]` or `synthetic:seed=<n>:size=<px>`)."""
 
     images: torch.Tensor
     fingerprint: str
+    source: str = ""
 
     @property
     def count(self) -> int:
         return int(self.images.shape[0])
+
+    def tensor_sha256(self) -> str:
+        """Hex sha256 of the normalised float32 images as the programs see them."""
+        return hashlib.sha256(self.images.to(torch.float32).contiguous().numpy().tobytes()).hexdigest()
 
 
 def imagenet_normalise(images: torch.Tensor) -> torch.Tensor:
@@ -40,7 +47,8 @@ def synthetic_calibration(count: int, input_size: int, seed: int) -> Calibration
     """`count` deterministic images mixing gradients, stripes, blobs and noise (no data needed)."""
     generator = torch.Generator().manual_seed(seed)
     images = torch.stack([_synthetic_image(input_size, generator) for _ in range(count)])
-    return CalibrationSet(imagenet_normalise(images), f"synthetic:seed={seed}:count={count}:size={input_size}")
+    return CalibrationSet(imagenet_normalise(images), f"synthetic:seed={seed}:count={count}:size={input_size}",
+                          f"synthetic:seed={seed}:size={input_size}")
 
 
 def _synthetic_image(size: int, generator: torch.Generator) -> torch.Tensor:
@@ -63,14 +71,21 @@ def _synthetic_image(size: int, generator: torch.Generator) -> torch.Tensor:
     return (0.3 * gradient + 0.4 * stripes + blobs + noise + 0.2).clamp(0.0, 1.0)
 
 
-def load_calibration_dir(folder: Path, count: int, input_size: int) -> CalibrationSet:
-    """The first `count` images of `folder` (sorted by name), resized and centre-cropped like ImageNet evaluation."""
+def image_paths(folder: Path) -> list[Path]:
+    """The image files of `folder`, sorted by name; CalibrationError if the folder does not exist."""
     if not folder.is_dir():
         raise CalibrationError(f"calibration folder {folder} does not exist; pass a folder of images or omit "
                                "--calibration-dir to use synthetic images")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def load_calibration_dir(folder: Path, count: int, input_size: int, skip: int = 0) -> CalibrationSet:
+    """Images `skip` .. `skip + count - 1` of `folder` (sorted by name), resized and centre-cropped like ImageNet
+    evaluation."""
+    paths = image_paths(folder)[skip:skip + count]
     if not paths:
-        raise CalibrationError(f"calibration folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise CalibrationError(f"calibration folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})"
+                               + (f" after the first {skip}" if skip else ""))
     preprocess = transforms.Compose([
         transforms.Resize(round(input_size * 256 / 224)),
         transforms.CenterCrop(input_size),
@@ -82,8 +97,9 @@ def load_calibration_dir(folder: Path, count: int, input_size: int) -> Calibrati
         data = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
         images.append(preprocess(_open_rgb(path)))
-    fingerprint = f"dir:sha256={digest.hexdigest()}:count={len(paths)}"
-    return CalibrationSet(imagenet_normalise(torch.stack(images)), fingerprint)
+    fingerprint = f"dir:sha256={digest.hexdigest()}:count={len(paths)}" + (f":skip={skip}" if skip else "")
+    source = f"dir:{folder}" + (f"+{skip}" if skip else "")
+    return CalibrationSet(imagenet_normalise(torch.stack(images)), fingerprint, source)
 
 
 def _open_rgb(path: Path) -> Image.Image:

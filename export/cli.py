@@ -6,61 +6,114 @@ import sys
 from pathlib import Path
 
 from export.config import BACKENDS, ExportConfig, parse_k_option, parse_name_list
-from export.errors import ExportError
+from export.errors import ConfigError, ExportError
 from export.events import ExportEvent
 from export.pipeline import MANIFEST_NAME, run_export
+from export.architectures import ARCHITECTURES, DEFAULT_ARCH, get_architecture, split_point_shapes
 from formats.errors import FormatError
-from export.split_points import DEFAULT_SPLIT_POINTS, SPLIT_POINT_NAMES
 
 EXIT_BAD_INPUT = 2
+# Old option -> its new name. The old names held backends, not file formats (pte, ptl); they still work.
+DEPRECATED_OPTIONS = {"--formats": "--backends", "--cloud-formats": "--cloud-backends"}
+
+
+def _dest(option: str) -> str:
+    return "deprecated_" + option.lstrip("-").replace("-", "_")
+
+
+def deprecated_options_used(args: argparse.Namespace) -> list[str]:
+    """The deprecated options given on the command line, e.g. ['--formats']."""
+    return [old for old in DEPRECATED_OPTIONS if getattr(args, _dest(old), None) is not None]
+
+
+def _option_value(args: argparse.Namespace, new: str, default: str) -> tuple[str, str]:
+    """(value, option name it came from) of a renamed option; giving both the old and new name is an error."""
+    old = next(o for o, n in DEPRECATED_OPTIONS.items() if n == new)
+    new_value, old_value = getattr(args, new.lstrip("-").replace("-", "_")), getattr(args, _dest(old))
+    if new_value is not None and old_value is not None:
+        raise ConfigError(f"{old} and {new} both given; pass only {new}")
+    if old_value is not None:
+        return old_value, old
+    return (new_value if new_value is not None else default), new
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m export",
-        description="Export VGG-16 and the client/cloud parts of the split model as ExecuTorch (.pte) and "
-                    "TorchScript Lite (.ptl) programs, with a manifest.json. Unchanged programs are not rewritten.")
-    parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
-    parser.add_argument("--splits", default=",".join(DEFAULT_SPLIT_POINTS),
-                        help="comma-separated split points (default %(default)s); any of "
-                             + " ".join(SPLIT_POINT_NAMES))
+        description="Export a CNN (VGG-16 by default) and the client/cloud parts of the split model as ExecuTorch "
+                    "(.pte) and TorchScript Lite (.ptl) programs, with a manifest.json. Unchanged programs are not "
+                    "rewritten.")
+    parser.add_argument("--out", type=Path, help="output folder (created if missing); required unless --splits list")
+    parser.add_argument("--arch", default=DEFAULT_ARCH,
+                        help=f"architecture (default %(default)s); one of {', '.join(ARCHITECTURES)}")
+    parser.add_argument("--splits", help="comma-separated split points (default: the architecture's three, "
+                                         "conv5_1,conv5_2,conv5_3 for vgg16); 'list' prints the architecture's "
+                                         "split points and exits")
     parser.add_argument("--k", help="PCA size: one number for every split, or split=k pairs "
-                                    "(default conv5_1=8,conv5_2=6,conv5_3=4)")
+                                    "(default 8, 6, 4 for the three default splits)")
     parser.add_argument("--no-full", action="store_true", help="do not export the full model")
     parser.add_argument("--no-reduced", action="store_true", help="do not export the PCA-reduced configurations")
     parser.add_argument("--noise-variance", type=float,
                         help="also export <split>_reduced_noisy: Gaussian noise of this variance after the PCA")
     parser.add_argument("--noise-splits", help="split points that get a noisy configuration (default: all --splits)")
-    parser.add_argument("--formats", default=",".join(BACKENDS), help="backends of full and client programs "
-                                                                       "(default %(default)s)")
-    parser.add_argument("--cloud-formats", default="xnnpack",
-                        help="backends of the cloud remainders (default %(default)s; 'none' for no cloud programs)")
+    parser.add_argument("--backends", help="backends of full and client programs (default "
+                                           + ",".join(BACKENDS) + "); also xnnpack_int8: int8, calibrated on the "
+                                           "calibration images")
+    parser.add_argument("--cloud-backends",
+                        help="backends of the cloud remainders (default xnnpack; 'none' for no cloud programs)")
+    for old, new in DEPRECATED_OPTIONS.items():
+        parser.add_argument(old, dest=_dest(old), help=argparse.SUPPRESS)
     parser.add_argument("--num-classes", type=int, default=2, help="classes of the head (default 2, gender)")
     parser.add_argument("--input-size", type=int, default=224, help="input side in pixels (default 224)")
     parser.add_argument("--width-divisor", type=int, default=1,
-                        help="divide every channel count and the classifier's hidden size (default 1 = VGG-16)")
+                        help="vgg16 only: divide every channel count and the classifier's hidden size (default 1); "
+                             "small exports of the other architectures use a small --input-size such as 64")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and synthetic images")
-    parser.add_argument("--weights", type=Path, help="torchvision-format VGG-16 state dict (torch.save) to load")
-    parser.add_argument("--calibration-dir", type=Path, help="folder of images to fit the PCA on "
-                                                             "(default: deterministic synthetic images)")
-    parser.add_argument("--calibration-count", type=int, default=64, help="calibration images used (default 64)")
+    parser.add_argument("--weights", type=Path, help="torchvision-format state dict of --arch (torch.save) to load "
+                                                     "(default: random weights seeded by --seed)")
+    parser.add_argument("--calibration-dir", type=Path, help="folder of images to fit the PCA and calibrate int8 "
+                                                             "programs on (default: deterministic synthetic images)")
+    parser.add_argument("--calibration-count", type=int, default=64,
+                        help="calibration images for the PCA fit and int8 calibration (default 64)")
+    parser.add_argument("--accuracy-count", type=int, default=16,
+                        help="held-out images for the int8 accuracy figures (default 16): the next images of "
+                             "--calibration-dir, or synthetic ones of another seed")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> ExportConfig:
-    splits = parse_name_list(args.splits, "--splits")
-    no_cloud = args.cloud_formats.strip().lower() == "none"
-    cloud = () if no_cloud else parse_name_list(args.cloud_formats, "--cloud-formats")
+    architecture = get_architecture(args.arch)
+    if args.out is None:
+        raise ConfigError("--out is required: pass the output folder, e.g. --out artifacts/export")
+    splits = parse_name_list(args.splits, "--splits") if args.splits else architecture.default_splits
+    backends, backends_option = _option_value(args, "--backends", ",".join(BACKENDS))
+    cloud_text, cloud_option = _option_value(args, "--cloud-backends", "xnnpack")
+    no_cloud = cloud_text.strip().lower() == "none"
+    cloud = () if no_cloud else parse_name_list(cloud_text, cloud_option)
     return ExportConfig(
-        out_dir=args.out, num_classes=args.num_classes, input_size=args.input_size,
+        out_dir=args.out, arch=args.arch, num_classes=args.num_classes, input_size=args.input_size,
         width_divisor=args.width_divisor, seed=args.seed, weights_path=args.weights, splits=splits,
         include_full=not args.no_full, include_reduced=not args.no_reduced,
-        k_by_split=parse_k_option(args.k, splits) if args.k else {},
+        k_by_split=parse_k_option(args.k, splits, args.arch) if args.k else {},
         noise_variance=args.noise_variance,
         noise_splits=parse_name_list(args.noise_splits, "--noise-splits") if args.noise_splits else None,
-        formats=parse_name_list(args.formats, "--formats"), cloud_formats=cloud,
+        backends=parse_name_list(backends, backends_option), cloud_backends=cloud,
         calibration_dir=args.calibration_dir, calibration_count=args.calibration_count,
+        accuracy_count=args.accuracy_count,
     )
+
+
+def split_point_table(arch: str, input_size: int) -> str:
+    """The split points of `arch` with the client's output shape and size at `input_size`; defaults marked."""
+    architecture = get_architecture(arch)
+    lines = [f"split points of {arch} (input {input_size}x{input_size}; * = default, with its k):"]
+    for name, shape in split_point_shapes(arch, input_size):
+        values = 1
+        for side in shape[1:]:
+            values *= side
+        mark = f"* k={architecture.default_k[name]}" if name in architecture.default_splits else ""
+        lines.append(f"  {name:<10} {'x'.join(map(str, shape[1:])):<14} {values:>9} values  {mark}".rstrip())
+    return "\n".join(lines)
 
 
 def print_event(event: ExportEvent) -> None:
@@ -70,7 +123,13 @@ def print_event(event: ExportEvent) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for old in deprecated_options_used(args):
+        print(f"export: warning: {old} is deprecated (it names backends); use {DEPRECATED_OPTIONS[old]}",
+              file=sys.stderr)
     try:
+        if args.splits is not None and args.splits.strip() == "list":
+            print(split_point_table(args.arch, args.input_size))
+            return 0
         config = config_from_args(args)
         manifest = run_export(config, on_event=print_event)
     except (ExportError, FormatError) as error:

@@ -1,4 +1,8 @@
-"""The export configuration (what to export, at which size, in which formats) and parsers for its options."""
+"""The export configuration (what to export, at which size, with which backends) and parsers for its options.
+
+A *format* is the kind of file written (`pte`, `ptl`); a *backend* is what runs it (`xnnpack`, `portable`,
+`lite`). Configurations list backends; the format follows from the backend.
+"""
 from __future__ import annotations
 
 import math
@@ -6,23 +10,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from export.architectures import DEFAULT_ARCH, check_arch_split_point, get_architecture
 from export.errors import ConfigError
-from export.split_points import DEFAULT_SPLIT_POINTS, check_split_point
 
-BACKENDS: tuple[str, ...] = ("xnnpack", "portable", "lite")
-DEFAULT_K_BY_SPLIT: dict[str, int] = {"conv5_1": 8, "conv5_2": 6, "conv5_3": 4}
+BACKENDS: tuple[str, ...] = ("xnnpack", "portable", "lite")  # the default ones
+INT8_BACKENDS: tuple[str, ...] = ("xnnpack_int8",)  # quantized on the calibration images (export.quantization)
+ALL_BACKENDS: tuple[str, ...] = BACKENDS + INT8_BACKENDS
+DEFAULT_K_BY_SPLIT: dict[str, int] = dict(get_architecture("vgg16").default_k)  # VGG-16's; see Architecture
 VGG16_CONV_CHANNELS: tuple[int, ...] = (64, 128, 256, 512)
 VGG16_CLASSIFIER_HIDDEN = 4096
-MIN_INPUT_SIZE = 32  # five 2x2 poolings need at least 32 pixels
+MIN_INPUT_SIZE = 32  # five 2x2 poolings (stride-2 stages) need at least 32 pixels
 
 
 @dataclass(frozen=True)
 class ExportConfig:
     """Everything that decides which programs are exported and what they contain.
 
-    `k_by_split` overrides the default PCA size per split point (DEFAULT_K_BY_SPLIT).
+    `arch` names the model (export.architectures); `splits` defaults to its three default split points.
+    `k_by_split` overrides the architecture's default PCA size per split point.
+    `width_divisor` narrows VGG-16 only; small exports of the other architectures use a small `input_size`.
     `noise_variance` adds `<split>_reduced_noisy` configurations for `noise_splits` (all splits when None).
-    `cloud_formats` lists the backends the cloud remainders are written in (may be empty).
+    `backends` lists the backends of the full and client programs; `cloud_backends` those the cloud remainders
+    are written in (may be empty).
     """
 
     out_dir: Path
@@ -31,17 +40,19 @@ class ExportConfig:
     width_divisor: int = 1
     seed: int = 0
     weights_path: Path | None = None
-    splits: tuple[str, ...] = DEFAULT_SPLIT_POINTS
+    arch: str = DEFAULT_ARCH
+    splits: tuple[str, ...] | None = None
     include_full: bool = True
     include_reduced: bool = True
     k_by_split: Mapping[str, int] = field(default_factory=dict)
     noise_variance: float | None = None
     noise_splits: tuple[str, ...] | None = None
-    formats: tuple[str, ...] = BACKENDS
-    cloud_formats: tuple[str, ...] = ("xnnpack",)
+    backends: tuple[str, ...] = BACKENDS
+    cloud_backends: tuple[str, ...] = ("xnnpack",)
     calibration_dir: Path | None = None
     calibration_count: int = 64
     calibration_batch_size: int = 8
+    accuracy_count: int = 16
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out_dir", Path(self.out_dir))
@@ -50,13 +61,16 @@ class ExportConfig:
         if self.calibration_dir is not None:
             object.__setattr__(self, "calibration_dir", Path(self.calibration_dir))
         object.__setattr__(self, "k_by_split", dict(self.k_by_split))
-        for name in ("splits", "formats", "cloud_formats"):
+        architecture = get_architecture(self.arch)
+        if self.splits is None:
+            object.__setattr__(self, "splits", architecture.default_splits)
+        for name in ("splits", "backends", "cloud_backends"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.noise_splits is not None:
             object.__setattr__(self, "noise_splits", tuple(self.noise_splits))
         self._check_sizes()
         self._check_splits()
-        self._check_formats()
+        self._check_backends()
         self._check_noise()
 
     def _check_sizes(self) -> None:
@@ -64,10 +78,15 @@ class ExportConfig:
             raise ConfigError(f"num_classes must be at least 1, got {self.num_classes}")
         if self.input_size < MIN_INPUT_SIZE:
             raise ConfigError(f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.input_size}")
+        if self.arch != "vgg16" and self.width_divisor != 1:
+            raise ConfigError(f"width_divisor narrows vgg16 only, got {self.width_divisor} for {self.arch}; "
+                              "for a small export of it pass a small --input-size such as 64")
         if self.width_divisor < 1 or any(c % self.width_divisor for c in VGG16_CONV_CHANNELS):
             raise ConfigError(f"width_divisor must divide 64 (e.g. 1, 2, 4, 8, 16), got {self.width_divisor}")
         if self.calibration_count < 2:
             raise ConfigError(f"calibration_count must be at least 2, got {self.calibration_count}")
+        if self.accuracy_count < 1:
+            raise ConfigError(f"accuracy_count must be at least 1, got {self.accuracy_count}")
         if self.calibration_batch_size < 1:
             raise ConfigError(f"calibration_batch_size must be at least 1, got {self.calibration_batch_size}")
 
@@ -75,21 +94,21 @@ class ExportConfig:
         if len(set(self.splits)) != len(self.splits):
             raise ConfigError(f"split points listed twice: {', '.join(self.splits)}")
         for split in self.splits:
-            check_split_point(split)
+            check_arch_split_point(self.arch, split)
         for split, k in self.k_by_split.items():
-            check_split_point(split)
+            check_arch_split_point(self.arch, split)
             if not isinstance(k, int) or k < 1:
                 raise ConfigError(f"k for {split} must be a positive integer, got {k!r}")
         if self.include_reduced:
             for split in self.splits:
                 self.k_for(split)
 
-    def _check_formats(self) -> None:
-        for backend in (*self.formats, *self.cloud_formats):
-            if backend not in BACKENDS:
-                raise ConfigError(f"unknown format {backend!r}; valid formats: {', '.join(BACKENDS)}")
-        if not self.formats:
-            raise ConfigError(f"no format given; choose from: {', '.join(BACKENDS)}")
+    def _check_backends(self) -> None:
+        for backend in (*self.backends, *self.cloud_backends):
+            if backend not in ALL_BACKENDS:
+                raise ConfigError(f"unknown backend {backend!r}; valid backends: {', '.join(ALL_BACKENDS)}")
+        if not self.backends:
+            raise ConfigError(f"no backend given; choose from: {', '.join(ALL_BACKENDS)}")
 
     def _check_noise(self) -> None:
         if self.noise_variance is None:
@@ -102,12 +121,17 @@ class ExportConfig:
             if split not in self.splits:
                 raise ConfigError(f"noise split {split!r} is not among the exported splits ({', '.join(self.splits)})")
 
+    def quantizes(self) -> bool:
+        """Whether some program is int8 (and so needs the calibration and held-out images)."""
+        return any(backend in INT8_BACKENDS for backend in (*self.backends, *self.cloud_backends))
+
     def k_for(self, split: str) -> int:
-        """The PCA size for `split`: the override if given, else the paper's default."""
+        """The PCA size for `split`: the override if given, else the architecture's default (the paper's for VGG)."""
         if split in self.k_by_split:
             return self.k_by_split[split]
-        if split in DEFAULT_K_BY_SPLIT:
-            return DEFAULT_K_BY_SPLIT[split]
+        default_k = get_architecture(self.arch).default_k
+        if split in default_k:
+            return default_k[split]
         raise ConfigError(f"no default k for split point {split!r}; pass --k {split}=N")
 
     def noisy_splits(self) -> tuple[str, ...]:
@@ -125,7 +149,7 @@ def parse_name_list(text: str, option: str) -> tuple[str, ...]:
     return names
 
 
-def parse_k_option(text: str, splits: tuple[str, ...]) -> dict[str, int]:
+def parse_k_option(text: str, splits: tuple[str, ...], arch: str = DEFAULT_ARCH) -> dict[str, int]:
     """Parse `--k`: one number for every split (`4`) or `split=k` pairs (`conv5_1=8,conv5_3=4`)."""
     text = text.strip()
     try:
@@ -134,7 +158,7 @@ def parse_k_option(text: str, splits: tuple[str, ...]) -> dict[str, int]:
         pairs = {}
         for item in parse_name_list(text, "--k"):
             split, _, value = item.partition("=")
-            pairs[check_split_point(split.strip())] = int(value)
+            pairs[check_arch_split_point(arch, split.strip())] = int(value)
         return pairs
     except ValueError:
         raise ConfigError("--k must be a number or split=number pairs like conv5_1=8,conv5_2=6; "

@@ -6,7 +6,7 @@ class ExportError(Exception):
 
 
 class ConfigError(ExportError):
-    """The export configuration is invalid (unknown split point, bad k, unknown format, bad sizes)."""
+    """The export configuration is invalid (unknown split point, bad k, unknown backend, bad sizes)."""
 
 
 class WeightsError(ExportError):
@@ -15,6 +15,10 @@ class WeightsError(ExportError):
 
 class CalibrationError(ExportError):
     """The calibration images are missing, unreadable, or too few for the requested reduction."""
+
+
+class QuantizationError(ExportError):
+    """An int8 program cannot be made: no calibration data, or the PT2E quantization or its lowering failed."""
 
 
 class ProjectionFileError(ExportError):

@@ -8,6 +8,7 @@ PROJECTION_FITTED = "projection_fitted"
 PROJECTION_REUSED = "projection_reused"
 PROGRAM_EXPORTED = "program_exported"
 PROGRAM_REUSED = "program_reused"
+PROGRAM_DELEGATION = "program_delegation"  # detail: the lowered graph's delegation summary (int8 programs)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""VGG-16 (torchvision layout) with a configurable head, optional width reduction, and its weights."""
+"""The models (torchvision layouts) with a configurable head, VGG-16's optional width reduction, and weights."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +13,9 @@ from torchvision.models.vgg import VGG, cfgs, make_layers
 from export.errors import WeightsError
 
 HASH_CHUNK_BYTES = 1 << 20
+# Random weights of models with BatchNorm: running statistics set from this many synthetic images of the seed.
+BATCHNORM_IMAGES = 16
+BATCHNORM_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -72,18 +75,45 @@ def seeded_vgg16(shape: ModelShape, seed: int) -> nn.Module:
     return build_vgg16(shape)
 
 
-def load_weights(model: nn.Module, path: Path) -> None:
+def set_batchnorm_statistics(model: nn.Module, input_size: int, seed: int) -> None:
+    """Set every BatchNorm's running mean and variance from BATCHNORM_IMAGES synthetic images of `seed`.
+
+    torchvision initialises them to 0 and 1, which at random weights is far from the real statistics: MobileNet
+    and EfficientNet activations then shrink to about 1e-10 at the output, a degenerate model that int8 rounds to
+    zero. With measured statistics every BatchNorm normalises, as in a trained network. Deterministic in `seed`
+    and independent of --calibration-dir; models without BatchNorm (VGG-16) are untouched.
+    """
+    from export.calibration import synthetic_calibration
+
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    images = synthetic_calibration(BATCHNORM_IMAGES, input_size, seed).images
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the batches
+        norm.train()
+    with torch.no_grad():
+        for start in range(0, images.shape[0], BATCHNORM_BATCH):
+            model(images[start:start + BATCHNORM_BATCH])
+    for norm in norms:
+        norm.momentum = 0.1
+    model.eval()
+
+
+def load_weights(model: nn.Module, path: Path, arch: str = "vgg16") -> None:
     """Load a torchvision-format state dict into `model`; any mismatch raises WeightsError naming the first bad key."""
     state = read_state_dict(path)
     expected = model.state_dict()
     missing = [key for key in expected if key not in state]
     if missing:
         raise WeightsError(f"weights file {path} lacks key {missing[0]!r} ({len(missing)} missing); "
-                           "pass a torchvision VGG-16 state dict for this model shape")
+                           f"pass a torchvision {arch} state dict for this model shape")
     unexpected = [key for key in state if key not in expected]
     if unexpected:
         raise WeightsError(f"weights file {path} has unexpected key {unexpected[0]!r} ({len(unexpected)} unexpected); "
-                           "pass a torchvision VGG-16 state dict (no batch norm, no wrapper prefix)")
+                           f"pass a torchvision {arch} state dict (no wrapper prefix"
+                           + (", no batch norm)" if arch == "vgg16" else ")"))
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
             raise WeightsError(f"weights file {path}: key {key!r} has shape {list(state[key].shape)}, the model "

@@ -2,27 +2,42 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from torch import nn
 
 from export.cache import program_cache_key, reusable_entry
-from export.config import ExportConfig
+from export.calibration import CalibrationSet
+from export.config import INT8_BACKENDS, ExportConfig
 from export.costs import dtype_name, measure_costs
 from export.errors import OutputNotWritable
+from export.events import (PROGRAM_DELEGATION, PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent,
+                           ignore_event)
 from formats.errors import ManifestError
-from export.events import PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent, ignore_event
 from export.executorch_writer import write_pte
+from export.int8_writer import quantization_key, write_int8_pte
 from export.lite_writer import write_ptl
 from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
-from export.models import ModelShape, file_sha256, load_weights, seeded_vgg16
+from export.architectures import seeded_model
+from export.models import ModelShape, file_sha256, load_weights
 from export.programs import ProgramSpec, plan_programs
-from export.reduction_setup import prepare_reductions
+from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
 from export.tool_versions import tool_versions
 
 MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What every program of one run shares: the architecture, the weights' identity, and the images int8
+    programs are calibrated (`calibration`) and measured (`heldout`) on (None when no program is int8)."""
+
+    arch: str
+    weights_id: str
+    calibration: CalibrationSet | None
+    heldout: CalibrationSet | None
 
 
 def run_export(config: ExportConfig, on_event: EventSink = ignore_event) -> Manifest:
@@ -34,64 +49,76 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event) -> Mani
     tools = tool_versions()
     shape = ModelShape(config.num_classes, config.input_size, config.width_divisor)
     model, weights_id = build_model(config, shape)
-    model_id = f"vgg16:classes={shape.num_classes}:size={shape.input_size}:divisor={shape.width_divisor}"
-    reduced = prepare_reductions(config, model, weights_id, model_id, out_dir, on_event)
+    model_id = f"{config.arch}:classes={shape.num_classes}:size={shape.input_size}:divisor={shape.width_divisor}"
+    calibration = load_calibration(config) if config.include_reduced or config.quantizes() else None
+    heldout = load_heldout(config) if config.quantizes() else None
+    context = ExportContext(config.arch, weights_id, calibration if config.quantizes() else None, heldout)
+    reduced = prepare_reductions(config, model, weights_id, model_id, out_dir, on_event, calibration)
     previous = previous_entries(out_dir / MANIFEST_NAME)
-    model_info = ModelInfo("vgg16", config.num_classes, config.input_size, config.width_divisor, weights_id)
+    model_info = ModelInfo(config.arch, config.num_classes, config.input_size, config.width_divisor, weights_id)
     manifest = Manifest(created_utc=utc_now(), tools=tools, model=model_info, programs=[])
     entries: list[ProgramEntry] = []
     for spec in plan_programs(config, model, reduced):
         key = program_cache_key(program_id=spec.program_id, configuration=spec.configuration, role=spec.role,
-                                split_point=spec.split_point, backend=spec.backend, weights_id=weights_id,
+                                split_point=spec.split_point, backend=spec.backend, arch=config.arch,
+                                weights_id=weights_id,
                                 model_id=model_id, projection_key=spec.projection_key,
-                                noise_variance=spec.noise.variance if spec.noise else None, tools=tools)
-        entries.append(reuse_or_export(spec, previous.get(spec.program_id), key, out_dir, on_event))
+                                noise_variance=spec.noise.variance if spec.noise else None, tools=tools,
+                                quantization=quantization_key(calibration, heldout)
+                                if spec.backend in INT8_BACKENDS else None)
+        entries.append(reuse_or_export(spec, context, previous.get(spec.program_id), key, out_dir, on_event))
         manifest = replace(manifest, programs=list(entries))
         write_manifest(out_dir / MANIFEST_NAME, manifest)  # after every program, so an interrupted run keeps them
     write_manifest(out_dir / MANIFEST_NAME, manifest)
     return manifest
 
 
-def reuse_or_export(spec: ProgramSpec, previous: ProgramEntry | None, cache_key: str, out_dir: Path,
-                    on_event: EventSink) -> ProgramEntry:
+def reuse_or_export(spec: ProgramSpec, context: ExportContext, previous: ProgramEntry | None, cache_key: str,
+                    out_dir: Path, on_event: EventSink) -> ProgramEntry:
     """The previous entry if its key and file are unchanged, else a freshly exported program's entry."""
     entry = reusable_entry(previous, cache_key, out_dir)
     if entry is not None:
         on_event(ExportEvent(PROGRAM_REUSED, spec.program_id, entry.file))
         return entry
-    entry = export_program(spec, out_dir, cache_key)
+    entry = export_program(spec, context, out_dir, cache_key, on_event)
     on_event(ExportEvent(PROGRAM_EXPORTED, spec.program_id, f"{entry.size_bytes} bytes in {entry.export_time_s:.1f} s"))
     return entry
 
 
 def build_model(config: ExportConfig, shape: ModelShape) -> tuple[nn.Module, str]:
-    """The VGG-16 and the identity of its weights (`seed:<n>` or `sha256:<hash of the weights file>`)."""
-    model = seeded_vgg16(shape, config.seed)
+    """The model and the identity of its weights (`seed:<n>` or `sha256:<hash of the weights file>`)."""
+    model = seeded_model(config.arch, shape, config.seed)
     if config.weights_path is None:
         return model, f"seed:{config.seed}"
-    load_weights(model, config.weights_path)
+    load_weights(model, config.weights_path, config.arch)
     return model, f"sha256:{file_sha256(config.weights_path)}"
 
 
-def export_program(spec: ProgramSpec, out_dir: Path, cache_key: str) -> ProgramEntry:
-    """Write one program file and describe it."""
+def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cache_key: str,
+                   on_event: EventSink = ignore_event) -> ProgramEntry:
+    """Write one program file and describe it (int8 programs with their quantization and accuracy figures)."""
     path = out_dir / spec.file_name
     started = time.perf_counter()
+    bytecode_version, int8 = None, None
     if spec.backend == "lite":
         bytecode_version = write_ptl(spec.module, spec.example_input, path)
+    elif spec.backend in INT8_BACKENDS:
+        int8 = write_int8_pte(spec, path, context.calibration, context.heldout, context.weights_id)
+        on_event(ExportEvent(PROGRAM_DELEGATION, spec.program_id, int8.delegation))
     else:
         write_pte(spec.module, spec.example_input, path, spec.backend)
-        bytecode_version = None
     export_time_s = time.perf_counter() - started
     costs = measure_costs(spec.module, spec.example_input)
     return ProgramEntry(
         id=spec.program_id, configuration=spec.configuration, role=spec.role, split_point=spec.split_point,
-        reduction=spec.reduction, noise=spec.noise, format=spec.format, backend=spec.backend, dtype="float32",
+        reduction=spec.reduction, noise=spec.noise, format=spec.format, backend=spec.backend,
+        dtype="int8" if int8 else "float32",
         file=spec.file_name, sha256=file_sha256(path), size_bytes=path.stat().st_size,
         input_shape=list(spec.example_input.shape), input_dtype=dtype_name(spec.example_input.dtype),
         output_shape=costs.output_shape, output_dtype=costs.output_dtype, output_size_bytes=costs.output_size_bytes,
         param_count=costs.param_count, flops=costs.flops, ptl_bytecode_version=bytecode_version,
-        export_time_s=round(export_time_s, 3), cache_key=cache_key,
+        export_time_s=round(export_time_s, 3), cache_key=cache_key, arch=context.arch,
+        quantization=int8.quantization if int8 else None, accuracy=int8.accuracy if int8 else None,
     )
 
 

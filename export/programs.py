@@ -11,10 +11,11 @@ from formats.manifest import NoiseInfo, ReductionInfo
 from export.noise import NOISE_OP_NAME, SEED_POLICY, GaussianNoise
 from export.pca import PcaProjection
 from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead
-from export.split_model import split_vgg16
+from export.architectures import get_architecture
+from export.split_model import split_model
 
 EXAMPLE_INPUT_SEED = 0
-FILE_SUFFIX_BY_BACKEND = {"xnnpack": "pte", "portable": "pte", "lite": "ptl"}
+FILE_SUFFIX_BY_BACKEND = {"xnnpack": "pte", "portable": "pte", "lite": "ptl", "xnnpack_int8": "pte"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,11 @@ class ReducedSplit:
 
 @dataclass
 class ProgramSpec:
-    """One program to write: its identity, its eager module and an example input of the right shape."""
+    """One program to write: its identity, its eager module and an example input of the right shape.
+
+    `input_prefix` maps an image batch to this program's input (the client, for a cloud remainder; None = the
+    image itself): it turns calibration and held-out images into int8 calibration and accuracy inputs.
+    """
 
     program_id: str
     configuration: str
@@ -40,6 +45,13 @@ class ProgramSpec:
     reduction: ReductionInfo | None = None
     noise: NoiseInfo | None = None
     projection_key: str | None = None
+    input_prefix: nn.Module | None = None
+
+    def inputs_from_images(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """This program's inputs (batch 1 each) for a batch of images."""
+        with torch.no_grad():
+            singles = [images[index:index + 1].clone() for index in range(images.shape[0])]
+            return [self.input_prefix(image) if self.input_prefix is not None else image for image in singles]
 
     @property
     def format(self) -> str:
@@ -75,14 +87,15 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
             specs.append(ProgramSpec(program_id, configuration, role, split, backend, module, example, **extra))
 
     if config.include_full:
-        add("full", "full", None, model, image, config.formats)
-    halves = {split: split_vgg16(model, split) for split in config.splits}
+        add("full", "full", None, model, image, config.backends)
+    architecture = get_architecture(config.arch)
+    halves = {split: split_model(architecture, model, split) for split in config.splits}
     with torch.no_grad():
         features = {split: halves[split].client(image.clone()) for split in config.splits}
     for split in config.splits:
-        add(f"{split}_simple", "client", split, halves[split].client, image, config.formats)
+        add(f"{split}_simple", "client", split, halves[split].client, image, config.backends)
         add(f"{split}_simple", "cloud", split, halves[split].cloud, example_tensor(tuple(features[split].shape)),
-            config.cloud_formats)
+            config.cloud_backends, input_prefix=halves[split].client)
     if not config.include_reduced:
         return specs
     for split in config.splits:
@@ -93,14 +106,14 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
         cloud = nn.Sequential(PcaReconstructionHead(entry.projection, tuple(features[split].shape)),
                               halves[split].cloud).eval()
         common = {"reduction": info, "projection_key": entry.projection.key}
-        add(f"{split}_reduced", "client", split, client, image, config.formats, **common)
+        add(f"{split}_reduced", "client", split, client, image, config.backends, **common)
         add(f"{split}_reduced", "cloud", split, cloud, example_tensor((1, entry.projection.k)),
-            config.cloud_formats, **common)
+            config.cloud_backends, input_prefix=client, **common)
     for split in config.noisy_splits():
         entry = reduced[split]
         noise = NoiseInfo(config.noise_variance, SEED_POLICY, NOISE_OP_NAME)
         noisy_client = nn.Sequential(halves[split].client, PcaProjectionHead(entry.projection),
                                      GaussianNoise(config.noise_variance, (1, entry.projection.k))).eval()
-        add(f"{split}_reduced_noisy", "client", split, noisy_client, image, config.formats,
+        add(f"{split}_reduced_noisy", "client", split, noisy_client, image, config.backends,
             reduction=reduction_info(entry), noise=noise, projection_key=entry.projection.key)
     return specs

@@ -6,7 +6,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from export.calibration import CalibrationSet, load_calibration_dir, synthetic_calibration
+from export.architectures import get_architecture
+from export.calibration import CalibrationSet, image_paths, load_calibration_dir, synthetic_calibration
 from export.config import ExportConfig
 from export.events import PROJECTION_FITTED, PROJECTION_REUSED, EventSink, ExportEvent
 from export.feature_collection import collect_split_features
@@ -14,6 +15,7 @@ from export.pca import check_k_against_samples, load_or_fit_projection, projecti
 from export.programs import ReducedSplit
 
 PROJECTION_FOLDER = "pca"
+HELDOUT_SEED_OFFSET = 1_000_003  # held-out synthetic images use seed + this, so they never repeat calibration ones
 
 
 def load_calibration(config: ExportConfig) -> CalibrationSet:
@@ -23,12 +25,21 @@ def load_calibration(config: ExportConfig) -> CalibrationSet:
     return synthetic_calibration(config.calibration_count, config.input_size, config.seed)
 
 
+def load_heldout(config: ExportConfig) -> CalibrationSet:
+    """Images for the int8 accuracy figures, never among the calibration ones: the next `accuracy_count` images
+    of the calibration folder, or (folder exhausted, or no folder) synthetic images of another seed."""
+    if config.calibration_dir is not None and len(image_paths(config.calibration_dir)) > config.calibration_count:
+        return load_calibration_dir(config.calibration_dir, config.accuracy_count, config.input_size,
+                                    skip=config.calibration_count)
+    return synthetic_calibration(config.accuracy_count, config.input_size, config.seed + HELDOUT_SEED_OFFSET)
+
+
 def prepare_reductions(config: ExportConfig, model: nn.Module, weights_id: str, model_id: str, out_dir: Path,
-                       on_event: EventSink) -> dict[str, ReducedSplit]:
+                       on_event: EventSink, calibration: CalibrationSet | None = None) -> dict[str, ReducedSplit]:
     """One ReducedSplit per split point; calibration features are computed once, only if some fit is needed."""
     if not config.include_reduced:
         return {}
-    calibration = load_calibration(config)
+    calibration = calibration if calibration is not None else load_calibration(config)
     for split in config.splits:
         check_k_against_samples(split, config.k_for(split), calibration.count)
     features_cache: dict[str, torch.Tensor] = {}
@@ -36,7 +47,7 @@ def prepare_reductions(config: ExportConfig, model: nn.Module, weights_id: str, 
     def features_for(split: str) -> torch.Tensor:
         if not features_cache:
             features_cache.update(collect_split_features(model, calibration.images, config.splits,
-                                                         config.calibration_batch_size))
+                                                         config.calibration_batch_size, get_architecture(config.arch)))
         return features_cache[split]
 
     reduced = {}

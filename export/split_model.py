@@ -1,4 +1,4 @@
-"""Cut a VGG-16 at a split point into the client part and the cloud remainder (client -> cloud == full model)."""
+"""Cut a model at a split point into the client part and the cloud remainder (client -> cloud == full model)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,11 +6,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from export.split_points import feature_end_index
+from export.architectures import Architecture, check_arch_split_point, get_architecture
 
 
 class CloudRemainder(nn.Module):
-    """The rest of `features` after the split, then avgpool, flatten and the classifier (as VGG.forward does)."""
+    """The trunk's layers after the split, then the global pool, flatten and the classifier (as the torchvision
+    models' forward does)."""
 
     def __init__(self, remaining_features: nn.Sequential, avgpool: nn.Module, classifier: nn.Module):
         super().__init__()
@@ -34,11 +35,24 @@ class SplitModel:
     cloud: CloudRemainder
 
 
-def split_vgg16(model: nn.Module, split_point: str) -> SplitModel:
-    """Client = `features` up to and including `split_point`; cloud = everything after it."""
-    end = feature_end_index(model.features, split_point)
-    layers = list(model.features)
-    client = nn.Sequential(*layers[:end]).eval()
-    cloud = CloudRemainder(nn.Sequential(*layers[end:]), model.avgpool, model.classifier).eval()
+def split_model(architecture: Architecture, model: nn.Module, split_point: str) -> SplitModel:
+    """Client = the trunk's layers up to and including `split_point`; cloud = everything after it.
+
+    The layers are the model's own modules (flattened into one Sequential per half), so both halves share its
+    weights. For VGG-16 the client is `features[:end]`, as it always was.
+    """
+    check_arch_split_point(architecture.name, split_point)
+    segments = architecture.segments(model)
+    position = [name for name, _ in segments].index(split_point)
+    client_layers = [layer for _, layers in segments[:position + 1] for layer in layers]
+    cloud_layers = [layer for _, layers in segments[position + 1:] for layer in layers]
+    client = nn.Sequential(*client_layers).eval()
+    cloud = CloudRemainder(nn.Sequential(*cloud_layers), architecture.pool(model),
+                           architecture.classifier(model)).eval()
     return SplitModel(split_point=split_point, client=client, cloud=cloud)
+
+
+def split_vgg16(model: nn.Module, split_point: str) -> SplitModel:
+    """Client = `features` up to and including `split_point` (Caffe names); cloud = everything after it."""
+    return split_model(get_architecture("vgg16"), model, split_point)
 

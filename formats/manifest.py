@@ -1,7 +1,9 @@
 """The export manifest, manifest.json (docs/formats.md, section 1): dataclasses, writer, validated reader.
 
 Written by export/, read by bench/ (which programs to run) and by tests; analysis/ sees only the program
-entries that bench/ copies into each results row.
+entries that bench/ copies into each results row. Version 2 adds, per program, `arch`, `quantization` and
+`accuracy` (export/README.md). Version 1 manifests are still read: their programs read as `arch` vgg16, no
+quantization, no accuracy figures.
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from formats.errors import ManifestError
 from formats.paper import PROGRAM_FORMATS
 
 MANIFEST_SCHEMA = "splitbench.manifest"
-MANIFEST_SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS = (1,)
+MANIFEST_SCHEMA_VERSION = 2
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+V1_ARCH = "vgg16"  # the only architecture a version 1 manifest can hold
+ADDED_IN_V2 = ("arch", "quantization", "accuracy")
 ROLES = ("full", "client", "cloud")
 
 
@@ -49,6 +53,57 @@ class NoiseInfo:
 
 
 @dataclass(frozen=True)
+class CalibrationInfo:
+    """A set of images: where it comes from, how many, and the sha256 of the normalised float32 tensor."""
+
+    source: str
+    count: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class QuantizationInfo:
+    """How an int8 program was quantized and on which calibration images."""
+
+    scheme: str
+    weights: str
+    activations: str
+    calibration: CalibrationInfo
+
+    @classmethod
+    def from_json(cls, data: Any, what: str) -> QuantizationInfo:
+        _require_keys(data, cls, what)
+        values = {f.name: data[f.name] for f in fields(cls)}
+        values["calibration"] = _build(CalibrationInfo, values["calibration"], f"calibration of {what}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class AccuracyInfo:
+    """The int8 program against its fp32 twin (the eager module) on held-out images.
+
+    `top1_agreement` is the share of images whose arg-max class agrees (programs that output class scores:
+    full and cloud; null for clients). Cosine similarity is per image over the flattened output; the relative
+    error is ||int8 - fp32|| / ||fp32|| over all held-out outputs together.
+    """
+
+    reference: str
+    heldout: CalibrationInfo
+    top1_agreement: float | None
+    cosine_similarity_mean: float
+    cosine_similarity_min: float
+    relative_error: float
+    note: str
+
+    @classmethod
+    def from_json(cls, data: Any, what: str) -> AccuracyInfo:
+        _require_keys(data, cls, what)
+        values = {f.name: data[f.name] for f in fields(cls)}
+        values["heldout"] = _build(CalibrationInfo, values["heldout"], f"held-out images of {what}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class ProgramEntry:
     id: str
     configuration: str
@@ -72,12 +127,17 @@ class ProgramEntry:
     ptl_bytecode_version: int | None
     export_time_s: float
     cache_key: str
+    arch: str = V1_ARCH
+    quantization: QuantizationInfo | None = None
+    accuracy: AccuracyInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ProgramEntry:
+    def from_json(cls, data: dict[str, Any], schema_version: int = MANIFEST_SCHEMA_VERSION) -> ProgramEntry:
+        if schema_version == 1 and isinstance(data, dict):
+            data = {**data, "arch": V1_ARCH, "quantization": None, "accuracy": None}
         _require_keys(data, cls, "program entry")
         values = {f.name: data[f.name] for f in fields(cls)}
         if values["role"] not in ROLES:
@@ -90,6 +150,11 @@ class ProgramEntry:
             values["reduction"] = _build(ReductionInfo, values["reduction"], f"reduction of {values['id']}")
         if values["noise"] is not None:
             values["noise"] = _build(NoiseInfo, values["noise"], f"noise of {values['id']}")
+        if values["quantization"] is not None:
+            values["quantization"] = QuantizationInfo.from_json(values["quantization"],
+                                                                f"quantization of {values['id']}")
+        if values["accuracy"] is not None:
+            values["accuracy"] = AccuracyInfo.from_json(values["accuracy"], f"accuracy of {values['id']}")
         return cls(**values)
 
 
@@ -135,7 +200,7 @@ class Manifest:
         for key in ("created_utc", "tools", "model", "programs"):
             if key not in data:
                 raise ManifestError(f"manifest lacks {key!r}; re-export it")
-        programs = [ProgramEntry.from_json(entry) for entry in data["programs"]]
+        programs = [ProgramEntry.from_json(entry, version) for entry in data["programs"]]
         ids = [entry.id for entry in programs]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:

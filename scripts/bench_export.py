@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench_export_", dir=args.work_dir))
     try:
-        config = ExportConfig(out_dir=folder, formats=parse_name_list(args.formats, "--formats"), cloud_formats=(),
+        config = ExportConfig(out_dir=folder, backends=parse_name_list(args.formats, "--formats"), cloud_backends=(),
                               calibration_count=args.calibration_count)
         started = time.perf_counter()
 

@@ -20,7 +20,7 @@ done
 
 export_dir="${SPLITBENCH_EXPORT_DIR:-artifacts/export}"
 echo "== 1/3 export: seven configurations, full-size VGG-16 -> $export_dir"
-"$py" -m export --out "$export_dir" --formats "${SPLITBENCH_FORMATS:-xnnpack,lite}"
+"$py" -m export --out "$export_dir" --backends "${SPLITBENCH_FORMATS:-xnnpack,lite}"
 
 echo "== 2/3 sweep on $serial"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"

@@ -37,7 +37,7 @@ def small_export_config(out_dir: Path) -> ExportConfig:
     return ExportConfig(
         out_dir=out_dir, width_divisor=16, input_size=32,
         splits=("conv5_1", "conv5_2", "conv5_3"),
-        formats=("xnnpack", "portable", "lite"), cloud_formats=(),
+        backends=("xnnpack", "portable", "lite"), cloud_backends=(),
         noise_variance=0.5, noise_splits=("conv5_1",),
         calibration_count=16,
     )

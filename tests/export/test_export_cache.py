@@ -19,7 +19,7 @@ def run_and_record(config: ExportConfig) -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def cached_export(tmp_path_factory):
     config = ExportConfig(out_dir=tmp_path_factory.mktemp("cache") / "out", width_divisor=16, input_size=32,
-                          splits=("conv5_3",), include_full=False, formats=("portable", "lite"), cloud_formats=(),
+                          splits=("conv5_3",), include_full=False, backends=("portable", "lite"), cloud_backends=(),
                           calibration_count=12)
     first = run_and_record(config)
     return config, first

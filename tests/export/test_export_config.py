@@ -13,7 +13,7 @@ def test_default_command_asks_for_the_seven_paper_configurations(tmp_path):
     config = config_from_args(build_parser().parse_args(["--out", str(tmp_path)]))
     assert config.splits == ("conv5_1", "conv5_2", "conv5_3")
     assert [config.k_for(s) for s in config.splits] == [8, 6, 4]
-    assert config.formats == ("xnnpack", "portable", "lite") and config.cloud_formats == ("xnnpack",)
+    assert config.backends == ("xnnpack", "portable", "lite") and config.cloud_backends == ("xnnpack",)
     assert (config.num_classes, config.input_size, config.width_divisor, config.seed) == (2, 224, 1, 0)
     assert config.include_full and config.include_reduced and config.noisy_splits() == ()
 
@@ -21,16 +21,16 @@ def test_default_command_asks_for_the_seven_paper_configurations(tmp_path):
 def test_options_reach_the_configuration(tmp_path):
     args = build_parser().parse_args(["--out", str(tmp_path), "--splits", "conv4_3,conv5_3", "--k", "conv4_3=5",
                                       "--noise-variance", "0.25", "--noise-splits", "conv5_3",
-                                      "--formats", "lite", "--cloud-formats", "none", "--width-divisor", "8"])
+                                      "--backends", "lite", "--cloud-backends", "none", "--width-divisor", "8"])
     config = config_from_args(args)
     assert config.k_for("conv4_3") == 5 and config.k_for("conv5_3") == 4
     assert config.noisy_splits() == ("conv5_3",) and config.noise_variance == 0.25
-    assert config.formats == ("lite",) and config.cloud_formats == () and config.width_divisor == 8
+    assert config.backends == ("lite",) and config.cloud_backends == () and config.width_divisor == 8
 
 
 def test_lists_given_as_lists_become_tuples(tmp_path):
-    config = ExportConfig(out_dir=str(tmp_path), splits=["conv5_2"], formats=["lite"])
-    assert config.splits == ("conv5_2",) and config.formats == ("lite",) and config.out_dir == tmp_path
+    config = ExportConfig(out_dir=str(tmp_path), splits=["conv5_2"], backends=["lite"])
+    assert config.splits == ("conv5_2",) and config.backends == ("lite",) and config.out_dir == tmp_path
 
 
 def test_synthetic_calibration_is_deterministic_and_varied():

@@ -29,8 +29,8 @@ def test_split_without_default_k_asks_for_one(tmp_path):
 
 
 def test_unknown_format(tmp_path):
-    with pytest.raises(ConfigError, match="unknown format 'tflite'; valid formats: xnnpack, portable, lite"):
-        ExportConfig(out_dir=tmp_path, formats=("tflite",))
+    with pytest.raises(ConfigError, match="unknown backend 'tflite'; valid backends: xnnpack, portable, lite"):
+        ExportConfig(out_dir=tmp_path, backends=("tflite",))
 
 
 def test_bad_k_option_text():
@@ -40,7 +40,7 @@ def test_bad_k_option_text():
 
 
 def test_k_larger_than_the_feature_is_refused_before_exporting(tmp_path):
-    config = ExportConfig(out_dir=tmp_path, splits=("conv5_3",), k_by_split={"conv5_3": 129}, formats=("lite",),
+    config = ExportConfig(out_dir=tmp_path, splits=("conv5_3",), k_by_split={"conv5_3": 129}, backends=("lite",),
                           calibration_count=200, **SMALL)
     with pytest.raises(ConfigError, match="k=129 for conv5_3 exceeds the feature size 128"):
         run_export(config)
@@ -48,13 +48,13 @@ def test_k_larger_than_the_feature_is_refused_before_exporting(tmp_path):
 
 
 def test_k_not_below_the_calibration_count_is_refused(tmp_path):
-    config = ExportConfig(out_dir=tmp_path, splits=("conv5_1",), formats=("lite",), calibration_count=8, **SMALL)
+    config = ExportConfig(out_dir=tmp_path, splits=("conv5_1",), backends=("lite",), calibration_count=8, **SMALL)
     with pytest.raises(CalibrationError, match="k=8 for conv5_1 needs at least 9 calibration images, got 8"):
         run_export(config)
 
 
 def test_missing_calibration_folder(tmp_path):
-    config = ExportConfig(out_dir=tmp_path / "out", calibration_dir=tmp_path / "nowhere", formats=("lite",), **SMALL)
+    config = ExportConfig(out_dir=tmp_path / "out", calibration_dir=tmp_path / "nowhere", backends=("lite",), **SMALL)
     with pytest.raises(CalibrationError, match="calibration folder .*nowhere does not exist"):
         run_export(config)
 
@@ -98,7 +98,7 @@ def test_matching_weights_are_loaded_and_named_by_hash(tmp_path):
     state = small_state_dict()
     torch.save(state, tmp_path / "w.pt")
     manifest = run_export(ExportConfig(out_dir=tmp_path / "out", weights_path=tmp_path / "w.pt", include_reduced=False,
-                                       splits=("conv5_3",), formats=("lite",), cloud_formats=(), **SMALL))
+                                       splits=("conv5_3",), backends=("lite",), cloud_backends=(), **SMALL))
     assert manifest.model.weights.startswith("sha256:") and len(manifest.model.weights) == 7 + 64
     from torch.jit.mobile import _load_for_lite_interpreter
 
@@ -114,7 +114,7 @@ def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     with pytest.raises(OutputNotWritable, match="output folder .*a_file/out is not writable.*pass --out"):
-        run_export(ExportConfig(out_dir=blocker / "out", formats=("lite",), **SMALL))
+        run_export(ExportConfig(out_dir=blocker / "out", backends=("lite",), **SMALL))
 
 
 def test_cli_reports_one_line_and_exit_code_2(tmp_path, capsys):
@@ -127,7 +127,7 @@ def test_cli_reports_one_line_and_exit_code_2(tmp_path, capsys):
 def test_cli_module_runs_and_prints_the_manifest_path(tmp_path):
     result = subprocess.run([sys.executable, "-m", "export", "--out", str(tmp_path), "--width-divisor", "16",
                              "--input-size", "32", "--splits", "conv5_3", "--no-reduced", "--no-full",
-                             "--formats", "lite", "--cloud-formats", "none"],
+                             "--backends", "lite", "--cloud-backends", "none"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "program exported: conv5_3_simple.lite" in result.stdout

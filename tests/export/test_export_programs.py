@@ -121,7 +121,7 @@ def test_manifest_entries_describe_their_files(small_export):
 
 def test_cloud_programs_complete_the_client(tmp_path):
     config = ExportConfig(out_dir=tmp_path, width_divisor=16, input_size=32, splits=("conv5_2",), include_full=False,
-                          formats=("lite",), cloud_formats=("xnnpack",), calibration_count=12)
+                          backends=("lite",), cloud_backends=("xnnpack",), calibration_count=12)
     manifest = run_export(config)
     manifest_path = tmp_path / "manifest.json"
     assert [e.id for e in manifest.programs_with_role("cloud")] == ["conv5_2_simple.cloud.xnnpack",
