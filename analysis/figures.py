@@ -16,7 +16,7 @@ from analysis.devices import device_label  # noqa: E402
 from formats.paper import order_backends, order_configurations  # noqa: E402
 from analysis.run_context import RunContext  # noqa: E402
 
-PANEL_KEYS = ["device", "core", "threads"]
+PANEL_KEYS = ["device", "core", "threads", "arch"]
 BACKEND_COLOURS = {"xnnpack": "#1f77b4", "portable": "#d62728", "lite": "#2ca02c"}
 FALLBACK_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 FIGURE_FORMATS = ("png", "svg")
@@ -112,7 +112,7 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
     panels = _panels(samples)
     figure, axes = _new_figure(len(panels))
     random = np.random.default_rng(0)
-    for axis, ((device, core, threads), panel) in zip(axes, panels):
+    for axis, ((device, core, threads, arch), panel) in zip(axes, panels):
         configurations = order_configurations(panel["configuration"])
         backends = order_backends(panel["backend"])
         offsets = _slot_offsets(len(backends))
@@ -130,11 +130,12 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
                 jitter = random.uniform(-box_width / 3, box_width / 3, times.size)
                 axis.scatter(x + jitter, times, s=6, color=colour, alpha=0.6, linewidths=0)
                 _draw_interval(axis, x, box_width, comparison, {"device": device, "core": core, "threads": threads,
-                                                                 "backend": backend, "configuration": configuration})
+                                                                 "arch": arch, "backend": backend,
+                                                                 "configuration": configuration})
         _use_log_scale(axis, panel["time_ms"].to_numpy(dtype=float))
         _label_configurations(axis, configurations)
         axis.set_ylabel("inference time (ms)")
-        axis.set_title(panel_caption(device, core, threads, contexts), fontsize=10)
+        axis.set_title(panel_caption(device, core, threads, contexts, f"; {arch}"), fontsize=10)
         axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.6, label=backend) for backend in backends],
                     title="backend", fontsize=8, loc="upper right")
     figure.suptitle("Inference time per configuration (box: quartiles, whiskers: 5th-95th percentile, dots: every timed "
@@ -219,12 +220,12 @@ def plot_paired_bars(spec: PairedBarsFigure, launches: pd.DataFrame, summary: pd
     panels = _panels(summary)
     figure, axes = _new_figure(len(panels))
     ok_launches = launches[launches["status"] == "ok"]
-    for axis, ((device, core, threads), panel) in zip(axes, panels):
+    for axis, ((device, core, threads, arch), panel) in zip(axes, panels):
         panel_launches = ok_launches[(ok_launches["device"] == device) & (ok_launches["core"] == core)
-                                     & (ok_launches["threads"] == threads)]
+                                     & (ok_launches["threads"] == threads) & (ok_launches["arch"] == arch)]
         _draw_paired_bars(axis, spec, panel, panel_launches)
         axis.set_ylabel(spec.ylabel)
-        axis.set_title(panel_caption(device, core, threads, contexts), fontsize=10)
+        axis.set_title(panel_caption(device, core, threads, contexts, f"; {arch}"), fontsize=10)
     figure.suptitle(spec.suptitle, fontsize=11)
     return _save(figure, out_dir, spec.name, spec.title)
 
@@ -247,7 +248,7 @@ def plot_peak_fraction(summary: pd.DataFrame, contexts: list[RunContext], out_di
         return None
     panels = _panels(measured)
     figure, axes = _new_figure(len(panels))
-    for axis, ((device, core, threads), panel) in zip(axes, panels):
+    for axis, ((device, core, threads, arch), panel) in zip(axes, panels):
         configurations = order_configurations(panel["configuration"])
         backends = order_backends(panel["backend"])
         offsets = _slot_offsets(len(backends))
@@ -266,9 +267,38 @@ def plot_peak_fraction(summary: pd.DataFrame, contexts: list[RunContext], out_di
         _label_configurations(axis, configurations)
         axis.set_ylim(0, 110)
         axis.set_ylabel("% of the core's peak fp32 FMA rate")
-        axis.set_title(panel_caption(device, core, threads, contexts, f"; peak {peak:.1f} GFLOP/s measured by the runner"),
+        axis.set_title(panel_caption(device, core, threads, contexts,
+                                     f"; {arch}; peak {peak:.1f} GFLOP/s measured by the runner"),
                        fontsize=10)
         axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.75, label=backend) for backend in backends],
                     title="backend", fontsize=8, loc="upper right")
     figure.suptitle("Achieved GFLOP/s (FLOPs / median inference time) as a share of the pinned core's peak", fontsize=11)
     return _save(figure, out_dir, "peak_fraction", "Distance from the hardware: share of the core's peak")
+
+
+def plot_int8_comparison(comparison: pd.DataFrame, out_dir: Path) -> FigureFiles | None:
+    """int8 against fp32 per architecture and configuration: steady inference time and peak memory side by side.
+    None when nothing was measured in both."""
+    if comparison.empty:
+        return None
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4.8), squeeze=False)
+    labels = [f"{row.arch}\n{display_name(row.configuration)}" for row in comparison.itertuples()]
+    positions = np.arange(len(labels))
+    width = 0.38
+    for axis, (fp32_column, int8_column, ylabel, scale) in zip(axes[0], (
+            ("fp32_median_ms", "int8_median_ms", "median inference time (ms)", 1.0),
+            ("fp32_peak_memory_kb", "int8_peak_memory_kb", "peak memory, VmHWM (MB)", KB_PER_MB))):
+        axis.bar(positions - width / 2, comparison[fp32_column] / scale, width, color="#1f77b4", alpha=0.8, label="fp32")
+        axis.bar(positions + width / 2, comparison[int8_column] / scale, width, color="#ff7f0e", alpha=0.8, label="int8")
+        axis.set_xticks(positions)
+        axis.set_xticklabels(labels, fontsize=8)
+        axis.set_ylabel(ylabel)
+        axis.grid(axis="y", alpha=0.3)
+        axis.legend(fontsize=8)
+    for position, row in zip(positions, comparison.itertuples()):
+        note = f"x{row.speedup:.1f}" + ("" if row.speedup_significant is not False else " n.s.")
+        axes[0][0].annotate(note, (position, max(row.fp32_median_ms, row.int8_median_ms)), textcoords="offset points",
+                            xytext=(0, 3), ha="center", fontsize=7)
+    figure.suptitle("int8 (xnnpack_int8) against fp32 (xnnpack), same configurations, same run "
+                    "(xN: fp32 median / int8 median; n.s.: the intervals overlap)", fontsize=11)
+    return _save(figure, out_dir, "int8_vs_fp32", "int8 against fp32")

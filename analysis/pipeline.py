@@ -7,11 +7,13 @@ from typing import Sequence
 import pandas as pd
 
 from analysis.errors import AnalysisError
-from analysis.figures import FigureFiles, plot_inference_time, plot_load_time, plot_memory, plot_peak_fraction
+from analysis.figures import (FigureFiles, plot_inference_time, plot_int8_comparison, plot_load_time, plot_memory,
+                              plot_peak_fraction)
 from analysis.loading import LoadedResults, LoadWarning, load_results
 from analysis.report import ReportInputs, write_report
 from analysis.reproduction import reproduction_table
 from analysis.run_context import run_contexts
+from analysis.quantization import int8_comparison
 from analysis.significance import compare_medians
 from analysis.statistics import summarize
 from analysis.tidy import build_tidy_tables
@@ -59,9 +61,10 @@ def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir
     summary = summarize(tables.samples, tables.launches)
     reproduction = reproduction_table(summary)
     comparison = compare_medians(summary)
+    int8 = int8_comparison(summary)
     table_paths = _write_tables({
         "samples": tables.samples, "launches": tables.launches, "failures": tables.failures,
-        "summary": summary, "reproduction": reproduction, "inference_comparison": comparison,
+        "summary": summary, "reproduction": reproduction, "inference_comparison": comparison, "int8_vs_fp32": int8,
     }, out_dir)
     figures: list[FigureFiles] = []
     if not tables.samples.empty:
@@ -71,11 +74,10 @@ def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir
             plot_load_time(tables.launches, summary, contexts, figures_dir),
             plot_memory(tables.launches, summary, contexts, figures_dir),
         ]
-        peak_figure = plot_peak_fraction(summary, contexts, figures_dir)
-        if peak_figure is not None:
-            figures.append(peak_figure)
+        figures += [figure for figure in (plot_peak_fraction(summary, contexts, figures_dir),
+                                          plot_int8_comparison(int8, figures_dir)) if figure is not None]
     report_path = write_report(ReportInputs(
         input_paths=[Path(path) for path in inputs], out_dir=out_dir, loaded=loaded, contexts=contexts, tables=tables,
-        summary=summary, reproduction=reproduction, comparison=comparison, figures=figures, table_paths=table_paths,
+        summary=summary, reproduction=reproduction, comparison=comparison, int8=int8, figures=figures, table_paths=table_paths,
     ))
     return AnalysisOutputs(out_dir, report_path, table_paths, figures, loaded.warnings, len(tables.failures))

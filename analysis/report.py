@@ -32,6 +32,7 @@ class ReportInputs:
     summary: pd.DataFrame
     reproduction: pd.DataFrame
     comparison: pd.DataFrame
+    int8: pd.DataFrame
     figures: list[FigureFiles]
     table_paths: dict[str, Path]
 
@@ -188,8 +189,8 @@ def _summary_section(summary: pd.DataFrame) -> str:
              "memory columns are medians over launches. GFLOP/s = the program's FLOPs / median inference time; % of "
              "peak = that over the pinned core's peak fp32 FMA rate as the runner measured it (--measure-peak). "
              "Output = bytes the client would send."]
-    for key, panel in summary.groupby(["device", "core", "threads"], sort=False):
-        parts += ["", f"### {key[0]}, core {key[1]}, {key[2]} thread(s)", "", "Inference time (ms):", "",
+    for key, panel in summary.groupby(["device", "core", "threads", "arch"], sort=False):
+        parts += ["", f"### {key[0]}, core {key[1]}, {key[2]} thread(s), {key[3]}", "", "Inference time (ms):", "",
                   markdown_table(panel, {
                       "configuration": "configuration", "backend": "backend", "n_samples": "n", "n_launches": "launches",
                       "median_ms": "median", "mean_ms": "mean", "std_ms": "std", "p5_ms": "p5", "p95_ms": "p95",
@@ -236,14 +237,40 @@ def _comparison_section(comparison: pd.DataFrame) -> str:
              "Each configuration's median against the full model's and against the configuration before it (paper "
              "order), per backend. A difference counts only when the two medians' 95% intervals do not overlap; "
              "\"not significant\" means these measurements cannot tell the two apart (analysis/significance.py)."]
-    for key, panel in table.groupby(["device", "core", "threads"], sort=False):
-        parts += ["", f"### {key[0]}, core {key[1]}, {key[2]} thread(s)", "",
+    for key, panel in table.groupby(["device", "core", "threads", "arch"], sort=False):
+        parts += ["", f"### {key[0]}, core {key[1]}, {key[2]} thread(s), {key[3]}", "",
                   markdown_table(panel, {
                       "backend": "backend", "configuration": "configuration", "median_ms": "median (ms)",
                       "median_ci_low_ms": "95% low", "median_ci_high_ms": "95% high", "vs_full_ratio": "/ full",
                       "vs_full": "differs from full", "previous_configuration": "previous",
                       "vs_previous_ratio": "/ previous", "vs_previous": "differs from previous"})]
     return "\n".join(parts)
+
+
+def _int8_section(int8: pd.DataFrame) -> str:
+    if int8.empty:
+        return ""
+    table = int8.assign(
+        fp32_size_mb=int8["fp32_size_bytes"] / 1e6, int8_size_mb=int8["int8_size_bytes"] / 1e6,
+        fp32_peak_mb=int8["fp32_peak_memory_kb"] / KB_PER_MB, int8_peak_mb=int8["int8_peak_memory_kb"] / KB_PER_MB,
+        speedup_text=[f"{speedup:.2f}" + ("" if significant is not False else " (n.s.)")
+                      for speedup, significant in zip(int8["speedup"], int8["speedup_significant"])],
+    )
+    return "\n".join([
+        "## int8 against fp32", "",
+        "Each configuration exported both as `xnnpack` (fp32) and `xnnpack_int8` (PT2E static int8, per-channel "
+        "weights), measured in the same run. Speed-up = fp32 median / int8 median (n.s.: the medians' intervals "
+        "overlap). The accuracy columns come from the export, on held-out images against the fp32 model: top-1 "
+        "agreement (full and cloud programs), mean cosine similarity and relative error of the output. With random "
+        "weights these figures are about numerics, not about a task.", "",
+        markdown_table(table, {
+            "device": "device", "arch": "arch", "configuration": "configuration",
+            "fp32_size_mb": "fp32 MB", "int8_size_mb": "int8 MB", "fp32_warm_load_ms": "fp32 load (ms)",
+            "int8_warm_load_ms": "int8 load (ms)", "fp32_median_ms": "fp32 median (ms)",
+            "int8_median_ms": "int8 median (ms)", "speedup_text": "speed-up", "fp32_peak_mb": "fp32 peak MB",
+            "int8_peak_mb": "int8 peak MB", "top1_agreement": "top-1 agreement",
+            "cosine_similarity_mean": "cosine (mean)", "relative_error": "relative error"}),
+    ])
 
 
 def _failures_section(failures: pd.DataFrame) -> str:
@@ -304,6 +331,7 @@ def render_report(inputs: ReportInputs) -> str:
         _figures_section(inputs.figures, inputs.out_dir),
         _summary_section(inputs.summary),
         _comparison_section(inputs.comparison),
+        _int8_section(inputs.int8),
         _failures_section(inputs.tables.failures),
         _caveats_section(inputs.contexts, inputs.summary),
         "## What differs from the paper's setup\n\n" + bullet_list(differences_from_paper(inputs.contexts, inputs.summary)),

@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from formats.paper import FULL_CONFIGURATION, PAPER_SPLIT_CONFIGURATIONS
+from formats.paper import FULL_CONFIGURATION, PAPER_ARCH, PAPER_SPLIT_CONFIGURATIONS
 
 PAPER_MEMORY_INCREASE_PERCENT = 217.66
 PAPER_LOAD_INCREASE_PERCENT = 534.49
@@ -87,7 +87,10 @@ def _headline_measure_names(platform: pd.DataFrame) -> dict[str, str]:
 
 
 def reproduction_rows(summary: pd.DataFrame) -> list[ReproductionRow]:
+    """The paper's comparison, on VGG-16 programs only (other architectures have their own "full")."""
     rows: list[ReproductionRow] = []
+    if not summary.empty:
+        summary = summary[summary["arch"] == PAPER_ARCH]
     if summary.empty:
         return rows
     for key, platform in summary.groupby(PLATFORM_KEYS, sort=False):

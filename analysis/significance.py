@@ -10,7 +10,7 @@ import pandas as pd
 
 from formats.paper import FULL_CONFIGURATION, order_configurations
 
-PANEL_KEYS = ["device", "core", "threads", "backend"]
+PANEL_KEYS = ["device", "core", "threads", "arch", "backend"]
 COLUMNS = PANEL_KEYS + [
     "configuration", "median_ms", "median_ci_low_ms", "median_ci_high_ms", "median_ci_unit",
     "vs_full_ratio", "vs_full_significant", "previous_configuration", "vs_previous_ratio", "vs_previous_significant",
@@ -18,13 +18,13 @@ COLUMNS = PANEL_KEYS + [
 
 
 def intervals_overlap(a: pd.Series, b: pd.Series) -> bool:
-    return a["median_ci_low_ms"] <= b["median_ci_high_ms"] and b["median_ci_low_ms"] <= a["median_ci_high_ms"]
+    return bool(a["median_ci_low_ms"] <= b["median_ci_high_ms"] and b["median_ci_low_ms"] <= a["median_ci_high_ms"])
 
 
 def _versus(row: pd.Series, other: pd.Series | None) -> tuple[float, object]:
     if other is None:
         return float("nan"), None
-    return row["median_ms"] / other["median_ms"], not intervals_overlap(row, other)
+    return row["median_ms"] / other["median_ms"], bool(not intervals_overlap(row, other))
 
 
 def compare_medians(summary: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,8 @@ from analysis.confidence import median_interval
 from analysis.errors import AnalysisError
 from formats.paper import backend_sort_key, configuration_sort_key
 
-GROUP_KEYS: list[str] = ["device", "core", "threads", "configuration", "format", "backend"]
+GROUP_KEYS: list[str] = ["device", "core", "threads", "arch", "configuration", "format", "backend"]
+ACCURACY_COLUMNS = ["accuracy_top1_agreement", "accuracy_cosine_similarity_mean", "accuracy_relative_error"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def _sorted_by_paper_order(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     order = table.apply(
-        lambda row: (row["device"], row["core"], row["threads"], configuration_sort_key(row["configuration"]),
+        lambda row: (row["device"], row["core"], row["threads"], row["arch"], configuration_sort_key(row["configuration"]),
                      backend_sort_key(row["backend"])), axis=1)
     return table.assign(_order=order).sort_values("_order").drop(columns="_order").reset_index(drop=True)
 
@@ -101,11 +102,12 @@ def summarize_launches(launches: pd.DataFrame) -> pd.DataFrame:
             "output_size_bytes": group["output_size_bytes"].iloc[0],
             "model_size_bytes": group["model_size_bytes"].iloc[0],
             "core_peak_gflop_per_s": _median_or_nan(group["core_peak_gflop_per_s"].astype(float)),
+            **{column: group[column].iloc[0] for column in ACCURACY_COLUMNS},
         })
     columns = GROUP_KEYS + [
         "n_first_launches", "n_warm_launches", "first_load_median_ms", "warm_load_median_ms", "first_inference_median_ms",
         "peak_memory_median_kb", "steady_memory_median_kb", "any_page_cache_dropped", "flops", "output_size_bytes",
-        "model_size_bytes", "core_peak_gflop_per_s",
+        "model_size_bytes", "core_peak_gflop_per_s", *ACCURACY_COLUMNS,
     ]
     return _sorted_by_paper_order(pd.DataFrame(records, columns=columns))
 

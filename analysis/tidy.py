@@ -10,8 +10,10 @@ from analysis.loading import LoadedResults, LoadedRow
 from formats.device_facts import DeviceFacts
 
 IDENTITY_COLUMNS: tuple[str, ...] = (
-    "run_id", "device", "core", "threads", "program_id", "configuration", "format", "backend",
+    "run_id", "device", "core", "threads", "arch", "program_id", "configuration", "format", "backend",
 )
+ACCURACY_FIELDS: tuple[str, ...] = ("top1_agreement", "cosine_similarity_mean", "relative_error")
+V1_MANIFEST_ARCH = "vgg16"  # a version-1 manifest entry names no architecture: it is VGG-16
 
 MEMORY_FIELDS: tuple[str, ...] = (
     "rss_baseline_kb", "rss_after_load_kb", "rss_after_runs_kb", "vm_hwm_kb", "pss_kb", "swap_kb",
@@ -57,6 +59,7 @@ def _identity(row: LoadedRow) -> dict[str, Any]:
         "device": device_label(device),
         "core": data["core"],
         "threads": data["threads"],
+        "arch": entry.get("arch") or V1_MANIFEST_ARCH,
         "program_id": data["program_id"],
         "configuration": entry.get("configuration", data["program_id"].split(".")[0]),
         "format": entry.get("format"),
@@ -83,6 +86,7 @@ def _launch_record(row: LoadedRow) -> dict[str, Any]:
         "flops": entry.get("flops"),
         "output_size_bytes": entry.get("output_size_bytes"),
         "model_size_bytes": entry.get("size_bytes"),
+        **{f"accuracy_{name}": (entry.get("accuracy") or {}).get(name) for name in ACCURACY_FIELDS},
         "core_peak_gflop_per_s": row_device(row).core_peak_gflops(data["core"]),
         "cpu_freq_before_khz": (data.get("env_before") or {}).get("cpu_cur_freq_khz"),
         "cpu_freq_after_khz": (data.get("env_after") or {}).get("cpu_cur_freq_khz"),
@@ -136,7 +140,8 @@ def _failure_record(row: LoadedRow) -> dict[str, Any]:
 
 LAUNCH_COLUMNS = list(IDENTITY_COLUMNS) + [
     "launch_index", "launch_kind", "page_cache_dropped", "status", "pinned_to_core", *TIMING_FIELDS, "timed_inferences", *MEMORY_FIELDS,
-    "flops", "output_size_bytes", "model_size_bytes", "core_peak_gflop_per_s", "cpu_freq_before_khz", "cpu_freq_after_khz",
+    "flops", "output_size_bytes", "model_size_bytes", *(f"accuracy_{name}" for name in ACCURACY_FIELDS),
+    "core_peak_gflop_per_s", "cpu_freq_before_khz", "cpu_freq_after_khz",
     "hottest_before_c", "hottest_after_c", "wall_s", "source",
 ]
 SAMPLE_COLUMNS = list(IDENTITY_COLUMNS) + ["launch_index", "launch_kind", "iteration", "time_ms", "cpu_ms", "preempted"]

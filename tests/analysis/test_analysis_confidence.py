@@ -58,7 +58,7 @@ def test_no_sample_is_an_error():
 
 
 def summary_row(configuration, median_ms, low, high):
-    return {"device": "d", "core": 1, "threads": 1, "backend": "xnnpack", "configuration": configuration,
+    return {"device": "d", "core": 1, "threads": 1, "arch": "vgg16", "backend": "xnnpack", "configuration": configuration,
             "median_ms": median_ms, "median_ci_low_ms": low, "median_ci_high_ms": high, "median_ci_unit": "samples"}
 
 

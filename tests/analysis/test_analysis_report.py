@@ -28,7 +28,8 @@ def paper_like_report(tmp_path_factory):
 def test_tables_figures_and_report_are_written(paper_like_report):
     outputs, _ = paper_like_report
     assert outputs.report_path.name == "report.md"
-    assert set(outputs.table_paths) == {"samples", "launches", "failures", "summary", "reproduction", "inference_comparison"}
+    assert set(outputs.table_paths) == {"samples", "launches", "failures", "summary", "reproduction", "inference_comparison",
+                                       "int8_vs_fp32"}
     assert len(pd.read_csv(outputs.table_paths["samples"])) == 108
     assert len(pd.read_csv(outputs.table_paths["failures"])) == 2
     for name in FIGURE_NAMES:

@@ -75,7 +75,8 @@ def test_other_readings(reproduction):
 
 def test_headline_load_falls_back_to_first_load_when_there_are_no_warm_launches():
     summary = pd.DataFrame([
-        {"device": "d", "core": 0, "threads": 1, "format": "pte", "backend": "xnnpack", "configuration": configuration,
+        {"device": "d", "core": 0, "threads": 1, "arch": "vgg16", "format": "pte", "backend": "xnnpack",
+         "configuration": configuration,
          "peak_memory_median_kb": peak, "steady_memory_median_kb": peak, "first_load_median_ms": load,
          "warm_load_median_ms": float("nan")}
         for configuration, peak, load in (("full", 400.0, 300.0), ("conv5_1_simple", 100.0, 100.0))
@@ -88,10 +89,22 @@ def test_headline_load_falls_back_to_first_load_when_there_are_no_warm_launches(
 
 
 def test_no_full_program_gives_no_rows():
-    summary = pd.DataFrame([{"device": "d", "core": 0, "threads": 1, "format": "pte", "backend": "xnnpack",
-                             "configuration": "conv5_1_simple", "peak_memory_median_kb": 1.0, "steady_memory_median_kb": 1.0,
+    summary = pd.DataFrame([{"device": "d", "core": 0, "threads": 1, "arch": "vgg16", "format": "pte",
+                             "backend": "xnnpack", "configuration": "conv5_1_simple", "peak_memory_median_kb": 1.0, "steady_memory_median_kb": 1.0,
                              "first_load_median_ms": 1.0, "warm_load_median_ms": 1.0}])
     assert reproduction_table(summary).empty
+
+
+def test_only_vgg16_programs_enter_the_papers_comparison():
+    """Another architecture's "full" is not the paper's full model: its programs are left out of the reproduction."""
+    rows = [{"device": "d", "core": 0, "threads": 1, "arch": arch, "format": "pte", "backend": "xnnpack",
+             "configuration": configuration, "peak_memory_median_kb": peak, "steady_memory_median_kb": peak,
+             "first_load_median_ms": 1.0, "warm_load_median_ms": 1.0}
+            for arch, configuration, peak in (("vgg16", "full", 400.0), ("vgg16", "conv5_1_simple", 100.0),
+                                              ("resnet18", "full", 50.0), ("resnet18", "layer2_simple", 10.0))]
+    table = reproduction_table(pd.DataFrame(rows))
+    peak = table[(table["measure"] == "peak (VmHWM)") & table["headline"]]
+    assert list(peak["full_value"]) == [400.0] and list(peak["split_value"]) == [100.0]
 
 
 def test_configuration_order_and_names():
