@@ -32,6 +32,7 @@ class ReportInputs:
     reproduction: pd.DataFrame
     figures: list[FigureFiles]
     table_paths: dict[str, Path]
+    split_section: str = ""  # analysis.split_report: where to cut (runs with cloud stage results)
 
 
 def _range_text(value_range: tuple | None, scale: float, unit: str) -> str:
@@ -269,6 +270,7 @@ def render_report(inputs: ReportInputs) -> str:
         _reproduction_section(inputs.reproduction),
         _figures_section(inputs.figures, inputs.out_dir),
         _summary_section(inputs.summary),
+        inputs.split_section,
         _failures_section(inputs.tables.failures),
         _caveats_section(inputs.contexts, inputs.summary),
         "## What differs from the paper's setup\n\n" + bullet_list(differences_from_paper(inputs.contexts, inputs.summary)),

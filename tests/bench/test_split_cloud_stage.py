@@ -131,3 +131,19 @@ def test_the_command_line_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is not a run folder" in err[0] and "results/<run_id>" in err[0]
+
+
+def test_the_report_says_where_to_cut(study, tmp_path):
+    from analysis.__main__ import main as analysis
+
+    assert analysis([str(study["run"]), "--out", str(tmp_path / "report"), "--network", "5G:50:20"]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    section = report[report.index("## Where to cut"):]
+    assert "### Best split per profile" in section and "| 5G |" in section and "| measured adb link |" in section
+    assert "conv5_1_simple †" in section and "cloud_only_jpeg" in section
+    assert "3 of 3 simple split(s) reproduce the full model end to end" in section
+    assert "### Neurosurgeon-style prediction from the per-layer profile" in section
+    for name in ("split_latency", "split_bytes", "split_memory"):
+        assert (tmp_path / "report" / "figures" / f"{name}.png").stat().st_size > 0
+    decision = (tmp_path / "report" / "tables" / "split_decision.csv").read_text().splitlines()
+    assert len(decision) == 1 + 5 * 5  # header + 5 profiles x 5 objectives
