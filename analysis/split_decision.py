@@ -52,6 +52,13 @@ def _client_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return table.drop_duplicates("configuration", keep="first").set_index("configuration")
 
 
+def _load_and_first(client: pd.Series) -> dict:
+    """The program's load (warm launches' median, else the first launch's) and first inference (ms)."""
+    warm = client.get("warm_load_median_ms")
+    load = warm if warm is not None and warm == warm else client.get("first_load_median_ms")
+    return {"load_ms": load, "first_inference_ms": client.get("first_inference_median_ms")}
+
+
 def _bytes_of(row: CloudRow, encoding: str) -> int:
     return int(getattr(row.transfer, f"{encoding}_bytes"))
 
@@ -69,7 +76,7 @@ def split_candidates(summary: pd.DataFrame, cloud_rows: list[CloudRow]) -> pd.Da
     if FULL_CONFIGURATION in clients.index:
         full = clients.loc[FULL_CONFIGURATION]
         records.append(dict(configuration=FULL_CONFIGURATION, kind="on device", split_point=None, paper=False,
-                            reduced=False, device_ms=full["median_ms"], peak_memory_kb=full["peak_memory_median_kb"],
+                            reduced=False, device_ms=full["median_ms"], **_load_and_first(full), peak_memory_kb=full["peak_memory_median_kb"],
                             steady_memory_kb=full["steady_memory_median_kb"], cloud_ms=0.0,
                             bytes_float32=0, bytes_float16=0, bytes_int8=0, cloud_status="ok",
                             top1_agree=True, logits_rel_error=0.0, int8_top1_agree=True))
@@ -84,7 +91,7 @@ def split_candidates(summary: pd.DataFrame, cloud_rows: list[CloudRow]) -> pd.Da
         records.append(dict(
             configuration=row.configuration, kind="split", split_point=split,
             paper=split in PAPER_SPLIT_POINTS, reduced=variant != "simple",
-            device_ms=client["median_ms"], peak_memory_kb=client["peak_memory_median_kb"],
+            device_ms=client["median_ms"], **_load_and_first(client), peak_memory_kb=client["peak_memory_median_kb"],
             steady_memory_kb=client["steady_memory_median_kb"], cloud_ms=row.cloud.median_ms,
             bytes_float32=_bytes_of(row, "float32"), bytes_float16=_bytes_of(row, "float16"),
             bytes_int8=_bytes_of(row, "int8"), cloud_status=row.status,
@@ -92,7 +99,7 @@ def split_candidates(summary: pd.DataFrame, cloud_rows: list[CloudRow]) -> pd.Da
             int8_top1_agree=int8.get("top1_agree")))
     for name, size in ((CLOUD_ONLY_JPEG, baseline.transfer.jpeg_bytes), (CLOUD_ONLY_RAW, baseline.transfer.float32_bytes)):
         records.append(dict(configuration=name, kind="cloud only", split_point=None, paper=False, reduced=False,
-                            device_ms=0.0, peak_memory_kb=0.0, steady_memory_kb=0.0, cloud_ms=baseline.cloud.median_ms,
+                            device_ms=0.0, load_ms=0.0, first_inference_ms=0.0, peak_memory_kb=0.0, steady_memory_kb=0.0, cloud_ms=baseline.cloud.median_ms,
                             bytes_float32=size, bytes_float16=size, bytes_int8=size, cloud_status=baseline.status,
                             top1_agree=True, logits_rel_error=0.0, int8_top1_agree=True))
     return pd.DataFrame.from_records(records)

@@ -72,7 +72,8 @@ def _configuration_table(study: SplitStudy) -> str:
     latency = study.latency[study.latency["encoding"] == "float32"]
     records = []
     for _, row in study.candidates.iterrows():
-        record = {"configuration": _paper(row["configuration"], row["paper"]), "device": row["device_ms"],
+        record = {"configuration": _paper(row["configuration"], row["paper"]), "load": row["load_ms"],
+                  "first": row["first_inference_ms"], "device": row["device_ms"],
                   "memory": row["peak_memory_kb"] / 1024, "fp32": row["bytes_float32"], "fp16": row["bytes_float16"],
                   "int8": row["bytes_int8"], "cloud": row["cloud_ms"],
                   "check": ("agrees" if row["top1_agree"] else "differs") if row["kind"] == "split" else "-",
@@ -83,7 +84,8 @@ def _configuration_table(study: SplitStudy) -> str:
             record[f"e2e {profile.name}"] = float(match["total_ms"].iloc[0])
         records.append(record)
     table = pd.DataFrame.from_records(records)
-    headers = {"configuration": "configuration", "device": "device (ms)", "memory": "device peak (MB)",
+    headers = {"configuration": "configuration", "load": "device load (ms)", "first": "first inference (ms)",
+               "device": "device, steady (ms)", "memory": "device peak (MB)",
                "fp32": "sent fp32 (B)", "fp16": "sent fp16 (B)", "int8": "sent int8 (B)", "cloud": "cloud (ms)"}
     headers.update({f"e2e {p.name}": f"end-to-end {p.name} (ms)" for p in study.profiles})
     headers.update({"check": "top-1 vs full", "rel": "logit rel. error", "int8_agree": "top-1 with int8 features"})
