@@ -38,6 +38,7 @@ def plot_split_latency(study: SplitStudy, out_dir: Path) -> FigureFiles:
             values = list(table[part])
             axis.bar(range(len(table)), values, bottom=bottom, color=colour, label=PART_LABELS[part])
             bottom = [b + v for b, v in zip(bottom, values)]
+        axis.set_ylim(0, max(bottom) * 1.08)
         best = min(range(len(bottom)), key=bottom.__getitem__)
         axis.annotate("best", (best, bottom[best]), ha="center", va="bottom", fontsize=8)
         kind = "measured" if profile.measured else "formula"
