@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from analysis.errors import AnalysisError
+from analysis.network_profiles import parse_profile
 from analysis.pipeline import analyse
 from formats.errors import FormatError
 
@@ -17,13 +18,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("results", nargs="+", help="results/<run_id> folders, their results.jsonl files, or a folder of run folders")
     parser.add_argument("--out", required=True, help="output folder, e.g. reports/NAME (tables/, figures/, report.md)")
+    parser.add_argument("--network", action="append", default=[], metavar="NAME:UPLINK_MBIT_S:RTT_MS",
+                        help="another network profile for the split study, beside 3G, LTE, Wi-Fi and the measured "
+                             "link (repeatable), e.g. --network 5G:50:20")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
-        outputs = analyse(arguments.results, arguments.out)
+        profiles = [parse_profile(text) for text in arguments.network]
+        outputs = analyse(arguments.results, arguments.out, profiles)
     except (AnalysisError, FormatError) as error:
         print(f"analysis: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -15,6 +15,7 @@ from analysis.reproduction import reproduction_table
 from analysis.run_context import run_contexts
 from analysis.quantization import int8_comparison
 from analysis.significance import compare_medians
+from analysis.split_report import split_outputs
 from analysis.statistics import summarize
 from analysis.tidy import build_tidy_tables
 
@@ -43,18 +44,19 @@ def _write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, P
     return paths
 
 
-def analyse(inputs: Sequence[Path | str], out_dir: Path | str) -> AnalysisOutputs:
+def analyse(inputs: Sequence[Path | str], out_dir: Path | str, network_profiles: Sequence = ()) -> AnalysisOutputs:
     """Everything the CLI does; file-system failures while writing become AnalysisError like bad input does."""
     out_dir = Path(out_dir)
     loaded = load_results([Path(path) for path in inputs])
     try:
-        return _analyse_loaded(inputs, loaded, out_dir)
+        return _analyse_loaded(inputs, loaded, out_dir, list(network_profiles))
     except OSError as error:
         raise AnalysisError(f"cannot write into {out_dir} ({error.strerror}: {error.filename}); pass a writable --out "
                             "with free space") from error
 
 
-def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir: Path) -> AnalysisOutputs:
+def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir: Path,
+                    network_profiles: list | None = None) -> AnalysisOutputs:
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tidy_tables(loaded)
     contexts = run_contexts(loaded)
@@ -76,8 +78,11 @@ def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir
         ]
         figures += [figure for figure in (plot_peak_fraction(summary, contexts, figures_dir),
                                           plot_int8_comparison(int8, figures_dir)) if figure is not None]
+    split = split_outputs(loaded, summary, out_dir, network_profiles)  # the split study, when a run has one
+    table_paths.update(_write_tables(split.tables, out_dir))
     report_path = write_report(ReportInputs(
         input_paths=[Path(path) for path in inputs], out_dir=out_dir, loaded=loaded, contexts=contexts, tables=tables,
         summary=summary, reproduction=reproduction, comparison=comparison, int8=int8, figures=figures, table_paths=table_paths,
+        split_section=split.section,
     ))
     return AnalysisOutputs(out_dir, report_path, table_paths, figures, loaded.warnings, len(tables.failures))

@@ -35,6 +35,7 @@ class ReportInputs:
     int8: pd.DataFrame
     figures: list[FigureFiles]
     table_paths: dict[str, Path]
+    split_section: str = ""  # analysis.split_report: where to cut (runs with cloud stage results)
 
 
 def _range_text(value_range: tuple | None, scale: float, unit: str) -> str:
@@ -332,6 +333,7 @@ def render_report(inputs: ReportInputs) -> str:
         _summary_section(inputs.summary),
         _comparison_section(inputs.comparison),
         _int8_section(inputs.int8),
+        inputs.split_section,
         _failures_section(inputs.tables.failures),
         _caveats_section(inputs.contexts, inputs.summary),
         "## What differs from the paper's setup\n\n" + bullet_list(differences_from_paper(inputs.contexts, inputs.summary)),

@@ -3,11 +3,17 @@
 # run the sweep on the loopback ADB device (this host's CPU, one pinned core), and write the report.
 # Pass --serial SERIAL to run the sweep on a real phone instead (its runner build must exist,
 # see android_app/README.md). Other arguments go to bench/run_device.py.
+# With --splits all: every split point, end to end (scripts/split_study.sh).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 py=.venv/bin/python
 [ -x "$py" ] || { echo "reproduce: no .venv; run: bash scripts/setup.sh" >&2; exit 2; }
+
+# --splits all (or a list of split points): the split study instead, scripts/split_study.sh.
+for arg in "$@"; do
+  if [ "$arg" = "--splits" ]; then exec bash scripts/split_study.sh "$@"; fi
+done
 
 serial=loopback
 args=()

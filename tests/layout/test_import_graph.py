@@ -7,7 +7,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("formats", "export", "bench", "analysis")
-BENCH_LAYERS = ("bench.errors", "bench.loopback", "bench.adb", "bench.device", "bench.sweep", "bench.run_device")
+BENCH_LAYERS = ("bench.errors", "bench.loopback", "bench.adb", "bench.device", "bench.sweep", "bench.cloud",
+                "bench.run_device")
 
 
 def module_name(path: Path) -> str:

@@ -1,0 +1,109 @@
+"""The per-layer profile of the full model, layer_profile.json in a run folder (docs/formats.md, section 8):
+the runner's ETDump of the full program on the device, read with ExecuTorch's Inspector, each event mapped to a
+VGG-16 layer where it can be. Written by bench/cloud, read by analysis/ (Neurosurgeon-style prediction of each
+split's client time) and tests."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from formats.errors import ResultsError
+from formats.schema import check_schema, versioned
+
+LAYER_PROFILE_SCHEMA = "splitbench.layer_profile"
+LAYER_PROFILE_SCHEMA_VERSION = 1
+LAYER_PROFILE_VERSIONS: tuple[int, ...] = (1,)
+LAYER_PROFILE_FILE = "layer_profile.json"
+EVENT_KINDS = ("operator", "delegate_operator", "delegate_call", "method", "other")
+
+
+@dataclass(frozen=True)
+class ProfileEvent:
+    """One ETDump event (in execution order): its name, kind, the VGG layer it was mapped to (or None), and
+    the median over its samples (one sample per timed run)."""
+
+    name: str
+    kind: str
+    layer: str | None
+    samples: int
+    median_ms: float
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    layer: str
+    median_ms: float
+    events: int
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    run_id: str
+    program_id: str
+    backend: str
+    core: int
+    iterations: int
+    source: str
+    mapping: str
+    method_execute_median_ms: float | None
+    events: list[ProfileEvent]
+    layers: list[LayerTime]
+    measured_utc: str
+    schema: str = LAYER_PROFILE_SCHEMA
+    schema_version: int = LAYER_PROFILE_SCHEMA_VERSION
+
+    def layer_ms(self) -> dict[str, float]:
+        return {entry.layer: entry.median_ms for entry in self.layers}
+
+    def to_json(self) -> dict:
+        return versioned(self.schema, self.schema_version, asdict(self))
+
+
+def write_layer_profile(path: Path, profile: LayerProfile) -> None:
+    temporary = Path(path).with_name(Path(path).name + ".tmp")
+    temporary.write_text(json.dumps(profile.to_json(), indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def _build(cls: type, data: Any, where: str):
+    if not isinstance(data, dict):
+        raise ResultsError(f"{where}: {cls.__name__} must be a JSON object; re-run the cloud stage")
+    missing = [f.name for f in fields(cls) if f.name not in data]
+    if missing:
+        raise ResultsError(f"{where}: {cls.__name__} lacks {', '.join(missing)}; re-run the cloud stage")
+    return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+def check_layer_profile(data: Any, where: str) -> LayerProfile:
+    check_schema(data, LAYER_PROFILE_SCHEMA, LAYER_PROFILE_VERSIONS, where, "re-run `python -m bench.cloud RUN_FOLDER`")
+    profile = _build(LayerProfile, data, where)
+    try:
+        events = [_build(ProfileEvent, event, where) for event in profile.events]
+        layers = [_build(LayerTime, layer, where) for layer in profile.layers]
+    except TypeError as error:
+        raise ResultsError(f"{where}: malformed layer profile ({error}); re-run the cloud stage") from error
+    for event in events:
+        if event.kind not in EVENT_KINDS:
+            raise ResultsError(f"{where}: event kind {event.kind!r} is not one of {', '.join(EVENT_KINDS)}")
+    if not all(isinstance(t.median_ms, (int, float)) and math.isfinite(t.median_ms) for t in (*events, *layers)):
+        raise ResultsError(f"{where}: every median_ms must be a finite number; re-run the cloud stage")
+    values = {f.name: getattr(profile, f.name) for f in fields(LayerProfile)}
+    values.update(events=events, layers=layers)
+    return LayerProfile(**values)
+
+
+def read_layer_profile(path: Path | str) -> LayerProfile | None:
+    """The profile in `path`, None when the file is absent; ResultsError when it is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path} is not readable JSON ({error}); re-run the cloud stage") from error
+    return check_layer_profile(data, str(path))

@@ -1,0 +1,80 @@
+"""The link to the device as measured, link.json in a run folder (docs/formats.md, section 7): push throughput
+and round-trip time over the device's adb transport. A measurement, unlike the named network profiles of the
+analysis (which are formulas). Written by bench/cloud, read by analysis/ and tests."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from formats.errors import ResultsError
+from formats.schema import check_schema, versioned
+
+LINK_SCHEMA = "splitbench.link"
+LINK_SCHEMA_VERSION = 1
+LINK_VERSIONS: tuple[int, ...] = (1,)
+LINK_FILE = "link.json"
+
+
+@dataclass(frozen=True)
+class LinkMeasurement:
+    """`push_*`: pushes of a `push_payload_bytes` file of random bytes; `round_trip_*`: `round_trip_command`
+    run in the device's shell and waited for (one adb shell round trip each)."""
+
+    run_id: str
+    serial_spec: str
+    transport: str
+    measured_utc: str
+    push_payload_bytes: int
+    push_times_s: list[float]
+    push_median_s: float
+    push_throughput_bytes_per_s: float
+    round_trip_command: str
+    round_trip_times_ms: list[float]
+    round_trip_median_ms: float
+    schema: str = LINK_SCHEMA
+    schema_version: int = LINK_SCHEMA_VERSION
+
+    def __post_init__(self):
+        numbers = [self.push_median_s, self.push_throughput_bytes_per_s, self.round_trip_median_ms,
+                   *self.push_times_s, *self.round_trip_times_ms]
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in numbers):
+            raise ResultsError("link measurement: times and throughput must be finite numbers >= 0")
+        if self.push_throughput_bytes_per_s <= 0:
+            raise ResultsError("link measurement: push throughput must be above zero; measure the link again")
+
+    def to_json(self) -> dict:
+        return versioned(self.schema, self.schema_version, asdict(self))
+
+
+def write_link_measurement(path: Path, link: LinkMeasurement) -> None:
+    temporary = Path(path).with_name(Path(path).name + ".tmp")
+    temporary.write_text(json.dumps(link.to_json(), indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def check_link_measurement(data: Any, where: str) -> LinkMeasurement:
+    check_schema(data, LINK_SCHEMA, LINK_VERSIONS, where, "re-run `python -m bench.cloud RUN_FOLDER`")
+    missing = [f.name for f in fields(LinkMeasurement) if f.name not in data]
+    if missing:
+        raise ResultsError(f"{where}: link measurement lacks {', '.join(missing)}; re-run the cloud stage")
+    try:
+        return LinkMeasurement(**{f.name: data[f.name] for f in fields(LinkMeasurement)})
+    except TypeError as error:
+        raise ResultsError(f"{where}: malformed link measurement ({error}); re-run the cloud stage") from error
+
+
+def read_link_measurement(path: Path | str) -> LinkMeasurement | None:
+    """The measurement in `path`, None when the file is absent; ResultsError when it is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path} is not readable JSON ({error}); re-run the cloud stage") from error
+    return check_link_measurement(data, str(path))
