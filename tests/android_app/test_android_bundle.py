@@ -20,6 +20,8 @@ import pytest
 from android_bundle_builds import ABI_MACHINES, ensure_android_bundle
 from runner_builds import APP, RUNNER_EXECUTABLE
 
+pytestmark = pytest.mark.slow  # builds the Android bundles
+
 RUN_TIMEOUT_S = 300
 # fp32 agreement between the bundle and the host runner. XNNPACK picks kernels per CPU (NEON under qemu-aarch64,
 # AVX on this host), which may sum products in another order: allow 1e-4 of the output's magnitude per value

@@ -17,6 +17,8 @@ from bench.loopback import LoopbackDevice
 from bench.loopback.abi_mode import check_arm64_emulation
 from bench.adb.serials import SerialKind, parse_serial
 
+pytestmark = pytest.mark.slow  # cross-compiles an aarch64 program
+
 AARCH64_PROGRAM = r"""
 #include <stdio.h>
 #include <sys/utsname.h>

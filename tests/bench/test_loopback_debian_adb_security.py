@@ -15,6 +15,8 @@ from bench.adb.keys import ensure_key_pair
 from bench.loopback import LoopbackDevice
 from scripts.adb_server import private_adb_server
 
+pytestmark = pytest.mark.slow  # drives a real adb server
+
 
 @pytest.fixture
 def adb(tmp_path):

@@ -13,11 +13,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bench import run_device
 from bench.adb.target import RUN_FOLDER_PREFIX
 from bench.loopback import LoopbackDevice
 from bench.loopback.reaper import session_members
 from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
+
+pytestmark = pytest.mark.slow  # runs whole sweeps in subprocesses
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = ["--iterations", "2", "--warmup", "0", "--cooldown-s", "0", "--cooldown-max-s", "0", "--no-drop-caches",

@@ -13,6 +13,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from bench import run_device
 from formats import run_folder
 from formats.run_folder import scan_rows
@@ -53,6 +55,7 @@ def test_two_sweeps_started_in_the_same_second_get_their_own_run_folders(tmp_pat
         assert json.loads((folder / "run.json").read_text())["run_id"] == folder.name
 
 
+@pytest.mark.slow
 def test_a_second_resume_of_a_run_fails_at_once_and_writes_nothing(tmp_path, capsys):
     manifest = write_manifest(tmp_path / "export", ["full", "conv5_1_simple", "conv5_2_simple"])
     ok_json = shlex.quote(json.dumps(runner_result_json()))

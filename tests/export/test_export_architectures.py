@@ -24,6 +24,8 @@ from export.programs import plan_programs
 from export.reduction_setup import load_calibration, prepare_reductions
 from export.split_model import split_model
 
+pytestmark = pytest.mark.slow  # exports programs of six architectures
+
 SIZE = 64
 ARCHS = tuple(ARCHITECTURES)
 # One split point per architecture exported as client + cloud programs (mid-trunk).

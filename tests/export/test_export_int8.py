@@ -26,6 +26,8 @@ from export.programs import ReducedSplit, plan_programs
 from export.pca import load_projection
 from export.quantization import build_int8_program, quantize_pt2e
 
+pytestmark = pytest.mark.slow  # exports and calibrates int8 programs
+
 INT8_EXPORT_CACHE = "splitbench_int8_export"
 RELATIVE_TOLERANCE, ABSOLUTE_TOLERANCE = 0.02, 1e-4
 SIZE = 32
