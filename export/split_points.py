@@ -7,15 +7,10 @@ from __future__ import annotations
 from torch import nn
 
 from export.errors import ConfigError
+from formats.split_points import PAPER_SPLIT_POINTS, VGG16_SPLIT_POINTS
 
-SPLIT_POINT_NAMES: tuple[str, ...] = (
-    "conv1_1", "conv1_2", "pool1",
-    "conv2_1", "conv2_2", "pool2",
-    "conv3_1", "conv3_2", "conv3_3", "pool3",
-    "conv4_1", "conv4_2", "conv4_3", "pool4",
-    "conv5_1", "conv5_2", "conv5_3", "pool5",
-)
-DEFAULT_SPLIT_POINTS: tuple[str, ...] = ("conv5_1", "conv5_2", "conv5_3")
+SPLIT_POINT_NAMES: tuple[str, ...] = VGG16_SPLIT_POINTS  # one list, shared with the split study's readers
+DEFAULT_SPLIT_POINTS: tuple[str, ...] = PAPER_SPLIT_POINTS
 
 
 def check_split_point(name: str) -> str:
