@@ -123,3 +123,41 @@ def reproduction_rows(summary: pd.DataFrame) -> list[ReproductionRow]:
 def reproduction_table(summary: pd.DataFrame) -> pd.DataFrame:
     columns = list(ReproductionRow.__dataclass_fields__)
     return pd.DataFrame([asdict(row) for row in reproduction_rows(summary)], columns=columns)
+
+
+def _mean_split(platform: pd.DataFrame, column: str) -> float:
+    splits = platform[platform["configuration"].isin(PAPER_SPLIT_CONFIGURATIONS)][column].dropna()
+    return float(splits.mean()) if len(splits) else float("nan")
+
+
+def ratio_explanations(summary: pd.DataFrame, launches: pd.DataFrame) -> list[str]:
+    """Why each backend's memory ratio lands where it does, from this run's own numbers: what the runner process
+    holds before it loads anything (its runtime), against the program files (the weights) and the peak memory."""
+    sentences: list[str] = []
+    if summary.empty:
+        return sentences
+    vgg = summary[summary["arch"] == PAPER_ARCH]
+    ok = launches[(launches["status"] == "ok") & (launches["arch"] == PAPER_ARCH)]
+    for key, platform in vgg.groupby(PLATFORM_KEYS, sort=False):
+        full = platform[platform["configuration"] == FULL_CONFIGURATION]
+        if full.empty:
+            continue
+        identity = dict(zip(PLATFORM_KEYS, key))
+        baseline = ok[(ok["device"] == identity["device"]) & (ok["core"] == identity["core"])
+                      & (ok["threads"] == identity["threads"]) & (ok["backend"] == identity["backend"])]["rss_baseline_kb"]
+        full_file, split_file = float(full["model_size_bytes"].iloc[0]), _mean_split(platform, "model_size_bytes")
+        full_peak, split_peak = float(full["peak_memory_median_kb"].iloc[0]), _mean_split(platform, "peak_memory_median_kb")
+        if any(pd.isna(value) for value in (split_file, split_peak)) or baseline.dropna().empty:
+            continue
+        baseline_kb = float(baseline.dropna().median())
+        share = baseline_kb / split_peak
+        reason = (f"that fixed runtime is {share:.0%} of a split's peak, so it dilutes the weights' ratio"
+                  if share >= 0.25 else
+                  f"that fixed runtime is only {share:.0%} of a split's peak, so memory follows the weights")
+        sentences.append(
+            f"{identity['backend']} ({identity['device']}): the runner holds {baseline_kb / 1024:.0f} MB before loading "
+            f"anything; the full program file is {full_file / 1e6:.0f} MB against {split_file / 1e6:.0f} MB for the "
+            f"average split ({percent_increase(full_file, split_file):+.0f}%), and the peak memory is "
+            f"{full_peak / 1024:.0f} MB against {split_peak / 1024:.0f} MB ({percent_increase(full_peak, split_peak):+.0f}%): "
+            f"{reason}.")
+    return sentences
