@@ -6,7 +6,11 @@
     formats.results        bench/  -> analysis/    results.jsonl (one row per process launch)
     formats.run_info       bench/  -> analysis/    run.json (the sweep's settings and its sessions)
     formats.run_folder     bench/  -> analysis/    results/<run_id>/ holding results.jsonl and run.json
+    formats.cloud_results  bench/  -> analysis/    cloud.jsonl (the split study's cloud stage, one row per split)
+    formats.link_measurement bench/ -> analysis/   link.json (push throughput and round trip to the device)
+    formats.layer_profile  bench/  -> analysis/    layer_profile.json (the full model's per-layer ETDump times)
     formats.paper          everyone                the paper's configuration and backend order
+    formats.split_points   everyone                VGG-16's split points in network order
     formats.abi            bench/ and its device   `uname -m` -> Android ABI names
 
 Every file carries `schema` and `schema_version`; readers branch only on that version and refuse an
