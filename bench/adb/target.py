@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from bench.adb.connection import connect
+from bench.host_processes import pid_alive
 from bench.adb.keys import ensure_key_pair
 from bench.adb.serials import LOOPBACK_ABIS, LOOPBACK_SERIAL
 from bench.loopback import LoopbackDevice
@@ -77,21 +78,11 @@ def remove_folders_of_dead_runs(temp_root: Path | None = None) -> list[Path]:
         pid = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
         if not pid.isdigit() or folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
             continue
-        if _pid_alive(int(pid)) or not _lock_is_free(folder / OWNER_LOCK):
+        if pid_alive(int(pid)) or not _lock_is_free(folder / OWNER_LOCK):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _lock_is_free(path: Path) -> bool:

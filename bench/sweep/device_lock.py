@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 from bench.adb.scripts import ShellConnection, run_script, section_marker, split_sections
 from bench.errors import BenchError, DeviceInUse
+from bench.host_processes import pid_alive
 from formats.run_folder import utc_now_text
 
 LOCK_DIR_NAME = "sweep.lock"
@@ -189,14 +190,6 @@ def stale_reason(owner: LockOwner | None, age_s: float | None, run_id: str) -> s
     return None
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def take_over_script(root: str, stale: LockOwner | None, token: str) -> str:
