@@ -26,12 +26,13 @@ done
 
 export_dir="${SPLITBENCH_EXPORT_DIR:-artifacts/export}"
 echo "== 1/3 export: seven configurations, full-size VGG-16 -> $export_dir"
-"$py" -m export --out "$export_dir" --backends "${SPLITBENCH_FORMATS:-xnnpack,lite}"
+backends="${SPLITBENCH_BACKENDS:-xnnpack,lite}"  # e.g. SPLITBENCH_BACKENDS=xnnpack,xnnpack_int8,lite
+"$py" -m export --out "$export_dir" --backends "$backends"
 
 echo "== 2/3 sweep on $serial"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"
 "$py" bench/run_device.py --serial "$serial" --manifest "$export_dir/manifest.json" \
-  --backends "${SPLITBENCH_BACKENDS:-xnnpack,lite}" --out "results/$stamp" ${args[@]+"${args[@]}"} || sweep_rc=$?
+  --backends "$backends" --out "results/$stamp" ${args[@]+"${args[@]}"} || sweep_rc=$?
 # 1 = a partial sweep: its failed rows are reported by the analysis; anything else stops here.
 case "${sweep_rc:-0}" in 0|1) ;; *) exit "$sweep_rc" ;; esac
 
