@@ -12,6 +12,7 @@
     formats.paper          everyone                the paper's configuration and backend order
     formats.split_points   everyone                VGG-16's split points in network order
     formats.abi            bench/ and its device   `uname -m` -> Android ABI names
+    formats.json_file      (helper)                one-document files: written atomically, read when present
 
 Every file carries `schema` and `schema_version`; readers branch only on that version and refuse an
 unknown one with a message that says what to do (formats.schema). docs/formats.md documents each.

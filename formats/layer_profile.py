@@ -5,14 +5,13 @@ split's client time) and tests."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from formats.errors import ResultsError
+from formats.json_file import read_json_if_present, write_json_atomically
 from formats.schema import check_schema, versioned
 
 LAYER_PROFILE_SCHEMA = "splitbench.layer_profile"
@@ -65,9 +64,7 @@ class LayerProfile:
 
 
 def write_layer_profile(path: Path, profile: LayerProfile) -> None:
-    temporary = Path(path).with_name(Path(path).name + ".tmp")
-    temporary.write_text(json.dumps(profile.to_json(), indent=2) + "\n")
-    os.replace(temporary, path)
+    write_json_atomically(path, profile.to_json())
 
 
 def _build(cls: type, data: Any, where: str):
@@ -99,11 +96,5 @@ def check_layer_profile(data: Any, where: str) -> LayerProfile:
 
 def read_layer_profile(path: Path | str) -> LayerProfile | None:
     """The profile in `path`, None when the file is absent; ResultsError when it is unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ResultsError(f"{path} is not readable JSON ({error}); re-run the cloud stage") from error
-    return check_layer_profile(data, str(path))
+    data = read_json_if_present(path, "re-run the cloud stage")
+    return None if data is None else check_layer_profile(data, str(path))

@@ -4,14 +4,13 @@ analysis (which are formulas). Written by bench/cloud, read by analysis/ and tes
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from formats.errors import ResultsError
+from formats.json_file import read_json_if_present, write_json_atomically
 from formats.schema import check_schema, versioned
 
 LINK_SCHEMA = "splitbench.link"
@@ -52,9 +51,7 @@ class LinkMeasurement:
 
 
 def write_link_measurement(path: Path, link: LinkMeasurement) -> None:
-    temporary = Path(path).with_name(Path(path).name + ".tmp")
-    temporary.write_text(json.dumps(link.to_json(), indent=2) + "\n")
-    os.replace(temporary, path)
+    write_json_atomically(path, link.to_json())
 
 
 def check_link_measurement(data: Any, where: str) -> LinkMeasurement:
@@ -70,11 +67,5 @@ def check_link_measurement(data: Any, where: str) -> LinkMeasurement:
 
 def read_link_measurement(path: Path | str) -> LinkMeasurement | None:
     """The measurement in `path`, None when the file is absent; ResultsError when it is unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ResultsError(f"{path} is not readable JSON ({error}); re-run the cloud stage") from error
-    return check_link_measurement(data, str(path))
+    data = read_json_if_present(path, "re-run the cloud stage")
+    return None if data is None else check_link_measurement(data, str(path))

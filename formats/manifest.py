@@ -8,12 +8,12 @@ quantization, no accuracy figures.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from formats.errors import ManifestError
+from formats.json_file import write_json_atomically
 from formats.paper import PROGRAM_FORMATS
 
 MANIFEST_SCHEMA = "splitbench.manifest"
@@ -273,9 +273,7 @@ def load_manifest(path: Path | str) -> Manifest:
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
     """Write the manifest as indented JSON, atomically (temporary file renamed into place)."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
-    os.replace(temporary, path)
+    write_json_atomically(path, manifest.to_json())
 
 
 def program_file(manifest_path: Path | str, entry: ProgramEntry) -> Path:

@@ -11,11 +11,11 @@ run's own files, and split the settings' `formats` filter into `backends` (xnnpa
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from formats.errors import ResultsError
+from formats.json_file import write_json_atomically
 from formats.paper import PROGRAM_FORMATS
 from formats.schema import check_schema, versioned
 
@@ -31,9 +31,7 @@ def write_run_info(path: Path, info: dict[str, Any]) -> None:
     """Write run.json atomically (temporary file + rename), at the current version."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(versioned(RUN_SCHEMA, RUN_SCHEMA_VERSION, info), indent=2) + "\n")
-    os.replace(temporary, path)
+    write_json_atomically(path, versioned(RUN_SCHEMA, RUN_SCHEMA_VERSION, info))
 
 
 def read_run_info(path: Path, advice: str = "start a new run without --resume") -> dict[str, Any]:
