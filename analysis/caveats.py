@@ -1,4 +1,5 @@
-"""Things in the data that weaken the numbers: throttling, pinning misses, noisy configurations, capped launches."""
+"""Things in the data that weaken the numbers: throttling, pinning misses, noisy configurations, capped launches,
+a core peak read too low."""
 
 import pandas as pd
 
@@ -70,10 +71,24 @@ def _precision_caveats(summary: pd.DataFrame) -> list[str]:
     return caveats
 
 
+def _peak_caveats(summary: pd.DataFrame) -> list[str]:
+    """A program cannot run faster than its core's peak: a share above 100 % means the peak reading was disturbed."""
+    if summary.empty or "peak_fraction" not in summary:
+        return []
+    above = summary[summary["peak_fraction"] > 1.0]
+    if above.empty:
+        return []
+    listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} ({row.peak_fraction * 100:.0f}%)"
+                       for row in above.itertuples())
+    return [f"The achieved GFLOP/s exceed the core's measured peak for {listed}: the peak measurement was disturbed "
+            "(something else ran on the core or the host); its shares of the peak are too high. Re-run the sweep, or "
+            "check the core with scripts/bench_precision.py."]
+
+
 def measurement_caveats(contexts: list[RunContext], summary: pd.DataFrame) -> list[str]:
     caveats = []
     for context in contexts:
         for caveat in (_frequency_caveat(context), _pinning_caveat(context), _capped_caveat(context)):
             if caveat:
                 caveats.append(caveat)
-    return caveats + _noise_caveats(summary) + _precision_caveats(summary)
+    return caveats + _noise_caveats(summary) + _precision_caveats(summary) + _peak_caveats(summary)

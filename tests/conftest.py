@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 SMALL_EXPORT_CACHE = "splitbench_small_export"
 # A test that needs an export or a runner build is slow: the quick run (`pytest -m "not slow"`) leaves it out.
+# Tests that take half a second or more for another reason carry @pytest.mark.slow themselves.
 SLOW_FIXTURES = frozenset({"small_export", "host_runner_bundle", "lite_runner_bundle"})
 
 

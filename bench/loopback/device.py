@@ -253,6 +253,10 @@ class LoopbackDevice:
         with self._listener_lock:
             listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept loop now, not at its next poll
+            except OSError:
+                pass
             listener.close()
 
     def _accept_loop(self) -> None:

@@ -1,4 +1,4 @@
-"""Measurement caveats: throttling, pinning misses, capped launches and noisy configurations."""
+"""Measurement caveats: throttling, pinning misses, capped launches, noisy configurations, a disturbed peak."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -49,3 +49,14 @@ def test_noisy_configurations_are_named():
     (caveat,) = measurement_caveats([context], noisy)
     assert "conv5_2_simple.xnnpack on Test Phone 6P (25%)" in caveat
     assert measurement_caveats([], pd.DataFrame()) == []
+
+
+def test_a_share_above_the_core_peak_says_the_peak_was_disturbed():
+    context, summary = paper_like()
+    measured = summary.copy()
+    measured["peak_fraction"] = 0.8
+    assert measurement_caveats([context], measured) == []
+    measured.loc[measured["configuration"] == "full", "peak_fraction"] = 1.3
+    (caveat,) = measurement_caveats([context], measured)
+    assert "full.xnnpack on Test Phone 6P (130%)" in caveat and "peak measurement was disturbed" in caveat
+    assert "conv5_2_simple" not in caveat

@@ -17,6 +17,7 @@ DATA = REPO / "tests" / "data" / "analysis"
 
 @pytest.mark.parametrize("bad_value, shown", [("12.5ms", "'12.5ms'"), (None, "None"), (True, "True"),
                                               (float("nan"), "nan")])
+@pytest.mark.slow
 def test_a_non_numeric_timing_is_one_error_line_without_traceback(tmp_path, bad_value, shown):
     run = tmp_path / "run"
     shutil.copytree(DATA / "paper_like", run)

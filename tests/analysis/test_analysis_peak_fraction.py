@@ -31,6 +31,7 @@ def with_core_peak(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_share_of_the_core_peak_is_a_column_and_a_figure(tmp_path):
     outputs = analyse([with_core_peak(tmp_path)], tmp_path / "report")
     summary = pd.read_csv(outputs.table_paths["summary"])
@@ -42,6 +43,7 @@ def test_share_of_the_core_peak_is_a_column_and_a_figure(tmp_path):
     assert "% of peak" in outputs.report_path.read_text()
 
 
+@pytest.mark.slow
 def test_without_a_measured_peak_there_is_no_share_and_no_figure(tmp_path):
     outputs = analyse([DATA / "paper_like"], tmp_path / "report")
     summary = pd.read_csv(outputs.table_paths["summary"])

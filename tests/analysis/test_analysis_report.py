@@ -107,6 +107,7 @@ def test_what_differs_section_is_derived_from_the_data(paper_like_report):
     assert "4 timed inferences per launch" in section
 
 
+@pytest.mark.slow
 def test_truncated_line_warning_reaches_the_report(tmp_path):
     outputs = analyse([DATA / "truncated"], tmp_path)
     report = outputs.report_path.read_text()
@@ -128,6 +129,7 @@ def loopback_copy(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_loopback_device_is_reported_as_the_host(tmp_path):
     outputs = analyse([loopback_copy(tmp_path)], tmp_path / "out")
     report = outputs.report_path.read_text()
@@ -136,6 +138,7 @@ def test_loopback_device_is_reported_as_the_host(tmp_path):
     assert "no run.json" in report
 
 
+@pytest.mark.slow
 def test_two_devices_get_separate_panels_and_rows(tmp_path):
     outputs = analyse([DATA / "paper_like", loopback_copy(tmp_path)], tmp_path / "out")
     summary = pd.read_csv(outputs.table_paths["summary"])
@@ -146,6 +149,7 @@ def test_two_devices_get_separate_panels_and_rows(tmp_path):
     assert "Test Phone 6P, core 4" in svg and "splitbench loopback, core 4" in svg
 
 
+@pytest.mark.slow
 def test_cli_prints_where_the_report_is(tmp_path, capsys):
     assert main([str(DATA / "paper_like"), "--out", str(tmp_path / "r")]) == 0
     captured = capsys.readouterr()
@@ -167,6 +171,7 @@ def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, folder, fra
     assert captured.out == ""
 
 
+@pytest.mark.slow
 def test_module_entry_point_exits_2_on_bad_input(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "analysis", str(DATA / "empty"), "--out", str(tmp_path)],
                                capture_output=True, text=True, cwd=REPO, timeout=120)
@@ -174,6 +179,7 @@ def test_module_entry_point_exits_2_on_bad_input(tmp_path):
     assert completed.stderr.count("\n") == 1 and "empty" in completed.stderr
 
 
+@pytest.mark.slow
 def test_unmeasured_memory_stays_unknown_and_the_report_still_renders(tmp_path):
     folder = tmp_path / "no_memory"
     shutil.copytree(DATA / "paper_like", folder)
@@ -190,6 +196,7 @@ def test_unmeasured_memory_stays_unknown_and_the_report_still_renders(tmp_path):
     assert (outputs.out_dir / "figures" / "memory.png").exists()
 
 
+@pytest.mark.slow
 def test_pinning_seen_by_the_runner_is_reported(paper_like_report, tmp_path):
     _, report = paper_like_report
     assert "| pinning seen by the runner | 27 of 27 successful launches ran only on the requested core |" in report

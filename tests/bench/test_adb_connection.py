@@ -101,6 +101,7 @@ def test_long_silent_command_succeeds_when_its_timeout_is_larger(connection):
     assert time.monotonic() - started >= 12
 
 
+@pytest.mark.slow
 def test_timed_out_command_raises_and_the_connection_stays_usable(connection):
     with pytest.raises(CommandTimedOut, match="gave no answer to `sleep 30` within 1 s"):
         connection.shell(["sleep", "30"], timeout_s=1)
@@ -177,6 +178,7 @@ def test_push_past_the_storage_quota_is_insufficient_storage(tmp_path, key_path)
 
 
 # -- faults --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_dropped_connection_mid_command_is_device_lost(connection, device):
     threading.Timer(0.5, device.drop_connections).start()
     started = time.monotonic()
@@ -213,6 +215,7 @@ def test_unreachable_port_is_device_unreachable(key_path):
         connect(f"127.0.0.1:{free_port()}", key_path=key_path, timeout_s=2)
 
 
+@pytest.mark.slow
 def test_vanished_device_is_unreachable_until_it_comes_back(device, key_path):
     device.refuse_connections(1.0)
     with pytest.raises(DeviceUnreachable, match="loopback device"):

@@ -128,6 +128,7 @@ def test_a_connection_over_the_cap_is_closed_at_once(tmp_path):
                 host.close()
 
 
+@pytest.mark.slow
 def test_an_idle_connection_is_closed_but_a_long_command_is_not_cut(tmp_path):
     with LoopbackDevice(tmp_path / "sandbox", idle_timeout_s=0.5) as device:
         busy = RawHost(device.port)

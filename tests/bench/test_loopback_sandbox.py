@@ -43,6 +43,7 @@ def pull_fails(client, device_path, tmp_path, reason="Permission denied"):
         client.pull(device_path, str(tmp_path / "pulled"), read_timeout_s=TIMEOUT_S)
 
 
+@pytest.mark.slow
 def test_pull_of_host_files_outside_the_sandbox_is_refused(client, tmp_path, outside):
     pull_fails(client, str(outside / "secret.txt"), tmp_path)
     pull_fails(client, "/data/local/tmp/../../.." + str(outside / "secret.txt"), tmp_path)
@@ -51,6 +52,7 @@ def test_pull_of_host_files_outside_the_sandbox_is_refused(client, tmp_path, out
     assert not (tmp_path / "pulled").exists() or (tmp_path / "pulled").read_bytes() == b""
 
 
+@pytest.mark.slow
 def test_stat_and_list_outside_the_sandbox_see_nothing(client, outside):
     assert client.stat(str(outside / "secret.txt"), read_timeout_s=TIMEOUT_S) == (0, 0, 0)
     assert client.stat("/etc", read_timeout_s=TIMEOUT_S) == (0, 0, 0)

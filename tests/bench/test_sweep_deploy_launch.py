@@ -94,6 +94,7 @@ def test_launch_passes_the_options_and_keeps_stdout_and_stderr_apart(tmp_path):
     assert argv.startswith("--model ") and argv.split()[1].endswith("/splitbench/models/full.xnnpack.pte")
 
 
+@pytest.mark.slow
 def test_a_launch_past_its_time_limit_is_a_timeout_row(tmp_path):
     outcome = launch_with(tmp_path, "sleep 30\n", launch_timeout_s=1)
     assert outcome.status == "timeout" and outcome.runner is None

@@ -51,6 +51,7 @@ def lock_dir(device) -> Path:
     return device.sandbox / "splitbench" / "sweep.lock"
 
 
+@pytest.mark.slow
 def test_a_second_sweep_on_a_busy_device_stops_naming_the_first(shared_device, tmp_path, capsys):
     bundle_a = marked_bundle(tmp_path / "bundle_a", "sweep-a", sleep_s=0.3)
     bundle_b = marked_bundle(tmp_path / "bundle_b", "sweep-b")

@@ -30,6 +30,7 @@ class FrozenClock(datetime):
         return datetime(2026, 11, 23, 11, 0, 0, tzinfo=timezone.utc)
 
 
+@pytest.mark.slow
 def test_two_sweeps_started_in_the_same_second_get_their_own_run_folders(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(run_folder, "datetime", FrozenClock)
     manifest = write_manifest(tmp_path / "export", ["full", "conv5_1_simple"])

@@ -42,6 +42,7 @@ def silent_device():
         peer.close()
 
 
+@pytest.mark.slow
 def test_a_device_silent_after_the_handshake_is_one_clear_line(silent_device, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(facts, "FACTS_TIMEOUT_S", 2.0)
     manifest = write_manifest(tmp_path / "export", ["full"])

@@ -39,6 +39,7 @@ def test_bad_k_option_text():
     assert parse_k_option("5", ("conv5_1", "conv5_2")) == {"conv5_1": 5, "conv5_2": 5}
 
 
+@pytest.mark.slow
 def test_k_larger_than_the_feature_is_refused_before_exporting(tmp_path):
     config = ExportConfig(out_dir=tmp_path, splits=("conv5_3",), k_by_split={"conv5_3": 129}, backends=("lite",),
                           calibration_count=200, **SMALL)
@@ -47,24 +48,28 @@ def test_k_larger_than_the_feature_is_refused_before_exporting(tmp_path):
     assert not list(tmp_path.glob("*.ptl"))
 
 
+@pytest.mark.slow
 def test_k_not_below_the_calibration_count_is_refused(tmp_path):
     config = ExportConfig(out_dir=tmp_path, splits=("conv5_1",), backends=("lite",), calibration_count=8, **SMALL)
     with pytest.raises(CalibrationError, match="k=8 for conv5_1 needs at least 9 calibration images, got 8"):
         run_export(config)
 
 
+@pytest.mark.slow
 def test_missing_calibration_folder(tmp_path):
     config = ExportConfig(out_dir=tmp_path / "out", calibration_dir=tmp_path / "nowhere", backends=("lite",), **SMALL)
     with pytest.raises(CalibrationError, match="calibration folder .*nowhere does not exist"):
         run_export(config)
 
 
+@pytest.mark.slow
 def test_missing_weights_file(tmp_path):
     model = seeded_vgg16(ModelShape(2, 32, 16), seed=0)
     with pytest.raises(WeightsError, match="weights file .*absent.pt does not exist"):
         load_weights(model, tmp_path / "absent.pt")
 
 
+@pytest.mark.slow
 def test_weights_with_a_missing_key_name_it(tmp_path):
     state = small_state_dict()
     del state["features.0.bias"]
@@ -73,6 +78,7 @@ def test_weights_with_a_missing_key_name_it(tmp_path):
         load_weights(seeded_vgg16(ModelShape(2, 32, 16), seed=0), tmp_path / "w.pt")
 
 
+@pytest.mark.slow
 def test_weights_with_an_unexpected_key_name_it(tmp_path):
     state = small_state_dict()
     state["module.extra"] = torch.zeros(1)
@@ -81,6 +87,7 @@ def test_weights_with_an_unexpected_key_name_it(tmp_path):
         load_weights(seeded_vgg16(ModelShape(2, 32, 16), seed=0), tmp_path / "w.pt")
 
 
+@pytest.mark.slow
 def test_weights_with_a_wrong_shape_name_the_key_and_shapes(tmp_path):
     torch.save(seeded_vgg16(ModelShape(1000, 32, 16), seed=0).state_dict(), tmp_path / "w.pt")
     with pytest.raises(WeightsError, match=r"key 'classifier.6.weight' has shape \[1000, 256\], the model needs "
@@ -88,12 +95,14 @@ def test_weights_with_a_wrong_shape_name_the_key_and_shapes(tmp_path):
         load_weights(seeded_vgg16(ModelShape(2, 32, 16), seed=0), tmp_path / "w.pt")
 
 
+@pytest.mark.slow
 def test_weights_that_are_not_a_state_dict(tmp_path):
     (tmp_path / "w.pt").write_bytes(b"not a torch file")
     with pytest.raises(WeightsError, match="cannot be read by torch.load"):
         load_weights(seeded_vgg16(ModelShape(2, 32, 16), seed=0), tmp_path / "w.pt")
 
 
+@pytest.mark.slow
 def test_matching_weights_are_loaded_and_named_by_hash(tmp_path):
     state = small_state_dict()
     torch.save(state, tmp_path / "w.pt")

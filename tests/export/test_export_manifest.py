@@ -67,6 +67,7 @@ def test_full_size_counts_match_published_vgg16_figures():
     assert client.param_count == pytest.approx(10.0e6, rel=0.02)  # about 38 MiB of fp32 up to conv5_1
 
 
+@pytest.mark.slow
 def test_client_and_cloud_flops_add_up_to_the_full_model():
     model = seeded_vgg16(ModelShape(2, 32, 16), seed=0)
     image = torch.randn(1, 3, 32, 32)
