@@ -61,8 +61,8 @@ def test_peak_rates_follow_from_the_work_and_the_times(runner):
     assert peak["peak_wall_gflops"] == pytest.approx(max(gflop / (wall / 1e3) for wall in peak["repetition_ms"]))
 
     assert peak["median_gflops"] == pytest.approx(statistics.median(rates))
-    # CPU time spans sit inside the wall time spans, widened only by the clock reads themselves.
-    assert all(0 < cpu <= wall + 0.05 for wall, cpu in zip(peak["repetition_ms"], peak["repetition_cpu_ms"]))
+    # CPU time spans sit inside the wall time spans, widened only by the clock reads and the two clocks' drift.
+    assert all(0 < cpu <= wall * 1.001 + 0.05 for wall, cpu in zip(peak["repetition_ms"], peak["repetition_cpu_ms"]))
     margin = peak["preempted_margin"]
     assert peak["preempted_repetitions"] == sum(
         wall - cpu > max(margin["fraction_of_wall"] * wall, margin["floor_ms"])
