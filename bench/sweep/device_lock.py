@@ -32,6 +32,7 @@ OWNER_FILE = "owner"
 HEARTBEAT_FILE = "heartbeat"
 RUNS_DIR_NAME = "runs"
 STALE_MARGIN_S = 600.0  # beyond the longest silence of a live sweep: one launch plus one cool-down
+TAKEOVER_TURN_S = 120.0  # a takeover turn older than this was left by a sweep that died taking over
 _OWNER_KEYS = ("run_id", "host", "pid", "pid_start", "started_utc", "token", "stale_after_s")
 
 
@@ -190,16 +191,32 @@ def stale_reason(owner: LockOwner | None, age_s: float | None, run_id: str) -> s
     return None
 
 
+def take_over_script(root: str, stale: LockOwner | None, token: str, stale_after_s: float) -> str:
+    """Move the stale lock aside (atomic rename) only while it is still the one judged stale, then delete it.
 
-
-def take_over_script(root: str, stale: LockOwner | None, token: str) -> str:
-    """Move the stale lock aside (atomic rename) only while it is still the one judged stale, then delete it."""
-    lock = shlex.quote(posixpath.join(root, LOCK_DIR_NAME))
+    Sweeps that judge the same lock stale at once take turns: each first makes ``sweep.lock.takeover-<stale
+    token>`` (atomic mkdir), so between one sweep's check and its move no other sweep can put its own new lock
+    in place and see it moved. A turn left by a sweep that died inside it is cleared after TAKEOVER_TURN_S. A
+    lock without an owner file is taken only while it is still older than `stale_after_s` (a sweep that has
+    just made it has not written its owner file yet)."""
+    lock = posixpath.join(root, LOCK_DIR_NAME)
+    turn = shlex.quote(posixpath.join(root, f"{LOCK_DIR_NAME}.takeover-{stale.token if stale else 'unowned'}"))
     aside = shlex.quote(posixpath.join(root, f"{LOCK_DIR_NAME}.stale-{token}"))
-    owner = f"{lock}/{OWNER_FILE}"
-    same = (f"grep -qx {shlex.quote('token=' + stale.token)} {owner} 2>/dev/null" if stale is not None
-            else f"[ ! -e {owner} ]")
-    return f"if {same}; then mv {lock} {aside} 2>/dev/null && rm -rf {aside}; fi; true"
+    owner = shlex.quote(posixpath.join(lock, OWNER_FILE))
+    if stale is not None:
+        same = f"grep -qx {shlex.quote('token=' + stale.token)} {owner} 2>/dev/null"
+    else:
+        same = (f"[ ! -e {owner} ] && [ $(( $(date +%s) - $(stat -c %Y {shlex.quote(lock)} 2>/dev/null || date +%s) ))"
+                f" -gt {int(stale_after_s)} ]")
+    return "\n".join([
+        f"if mkdir {turn} 2>/dev/null; then",
+        f"  if {same}; then mv {shlex.quote(lock)} {aside} 2>/dev/null && rm -rf {aside}; fi",
+        f"  rmdir {turn}",
+        f"elif [ $(( $(date +%s) - $(stat -c %Y {turn} 2>/dev/null || date +%s) )) -gt {int(TAKEOVER_TURN_S)} ]; then",
+        f"  rmdir {turn} 2>/dev/null",
+        "fi",
+        "true",
+    ])
 
 
 def acquire_device_lock(connection: ShellConnection, root: str, run_id: str,
@@ -214,10 +231,12 @@ def acquire_device_lock(connection: ShellConnection, root: str, run_id: str,
         reason = stale_reason(state.owner, state.age_s, run_id)
         if reason is None:
             raise DeviceInUse(in_use_message(serial, root, state))
-        run_script(connection, take_over_script(root, state.owner, owner.token), timeout_s=60)
+        limit_s = state.owner.stale_after_s if state.owner is not None else STALE_MARGIN_S
+        run_script(connection, take_over_script(root, state.owner, owner.token, limit_s), timeout_s=60)
         takeover = LockTakeover(previous_owner=state.owner.to_json() if state.owner else None, reason=reason)
     raise DeviceInUse(f"{serial}: could not take over the stale sweep lock {root}/{LOCK_DIR_NAME}: another sweep "
-                      "took it first; wait for it to finish, then run again")
+                      "took it first or is taking it over; wait for it to finish, then run again (a takeover left "
+                      f"half-done by a dead sweep is cleared after {TAKEOVER_TURN_S:.0f} s)")
 
 
 def in_use_message(serial: str, root: str, state: LockState) -> str:

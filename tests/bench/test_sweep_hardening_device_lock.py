@@ -152,3 +152,51 @@ def test_a_sweep_whose_lock_was_taken_stops_before_its_next_launch(shared_device
     assert err[-1].startswith("resume with: ")
     assert len(rows_of(tmp_path / "out")) == 2
     assert (lock_dir(shared_device) / "owner").exists()  # the other sweep's lock is left alone
+
+
+def takeover_turn(device) -> Path:
+    """The turn another sweep takes while it takes over the lock written by write_lock (its token)."""
+    return device.sandbox / "splitbench" / "sweep.lock.takeover-0123456789abcdef"
+
+
+def test_a_stale_lock_another_sweep_is_taking_over_is_left_to_it(shared_device, tmp_path, capsys):
+    write_lock(shared_device, run_id="20261123T090000Z-old-abcdef", host="elsewhere.example", pid=4242,
+               heartbeat_age_s=3600)
+    takeover_turn(shared_device).mkdir()  # another sweep is between its check and its move
+    bundle = marked_bundle(tmp_path / "bundle", "new")
+    code = run_device.main(sweep_argv(shared_device, tmp_path, bundle, "out"))
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(err) == 1, err
+    assert "could not take over the stale sweep lock" in err[0] and "is taking it over" in err[0]
+    assert (lock_dir(shared_device) / "owner").read_text().startswith("run_id=20261123T090000Z-old-abcdef")
+    assert takeover_turn(shared_device).is_dir()  # the other sweep's turn is left alone
+
+
+def test_a_takeover_turn_left_by_a_dead_sweep_is_cleared(shared_device, tmp_path, capsys):
+    write_lock(shared_device, run_id="20261123T090000Z-old-abcdef", host="elsewhere.example", pid=4242,
+               heartbeat_age_s=3600)
+    turn = takeover_turn(shared_device)
+    turn.mkdir()
+    old = time.time() - 600
+    os.utime(turn, (old, old))
+    bundle = marked_bundle(tmp_path / "bundle", "new")
+    assert run_device.main(sweep_argv(shared_device, tmp_path, bundle, "out")) == 0, capsys.readouterr().err
+    (run_json,) = (tmp_path / "out").glob("*/run.json")
+    takeover = json.loads(run_json.read_text())["sessions"][-1]["device_lock_takeover"]
+    assert takeover["previous_owner"]["run_id"] == "20261123T090000Z-old-abcdef"
+    assert not turn.exists() and not lock_dir(shared_device).exists()
+    assert not list((shared_device.sandbox / "splitbench").glob("sweep.lock.*"))
+
+
+def test_an_ownerless_lock_is_taken_only_while_it_is_old(shared_device, tmp_path, capsys):
+    lock = lock_dir(shared_device)
+    lock.mkdir(parents=True)  # a sweep that has made the lock and not yet written its owner file
+    bundle = marked_bundle(tmp_path / "bundle", "new")
+    code = run_device.main(sweep_argv(shared_device, tmp_path, bundle, "out"))
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and "in use by another sweep: a sweep that is still starting" in err[0], err
+    assert lock.is_dir()
+    old = time.time() - 3600  # ... or one that died there an hour ago
+    os.utime(lock, (old, old))
+    assert run_device.main(sweep_argv(shared_device, tmp_path, bundle, "out2")) == 0, capsys.readouterr().err
+    assert not lock.exists()
