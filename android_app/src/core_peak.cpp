@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "build_info.h"
 #include "interference.h"
@@ -67,6 +68,13 @@ Json optional_json(const std::optional<T>& value) {
   return value ? Json(*value) : Json();
 }
 
+// The two highest rates differ by at most `fraction` of the highest.
+bool best_two_agree(std::vector<double> rates, double fraction) {
+  if (rates.size() < 2) return false;
+  std::partial_sort(rates.begin(), rates.begin() + 2, rates.end(), std::greater<double>());
+  return rates[1] >= rates[0] * (1.0 - fraction);
+}
+
 }  // namespace
 
 CorePeakPlan CorePeakPlan::from_options(const RunnerOptions& options) {
@@ -97,7 +105,8 @@ void measure_core_peak(const CorePeakPlan& plan, CorePeak& peak) {
   double gflop = 2e-9 * static_cast<double>(kernel.lane_ops_per_round()) *
                  static_cast<double>(peak.rounds_per_repetition);
   std::vector<double> wall_gflops;
-  for (int i = 0; i < plan.repetitions; ++i) {
+  for (int i = 0; i < plan.max_repetitions; ++i) {
+    if (i >= plan.min_repetitions && best_two_agree(peak.repetition_gflops, plan.confirm_fraction)) break;
     Span span = run_span(kernel, peak.rounds_per_repetition);
     peak.cpus.sample();
     peak.repetition_ms.push_back(span.wall_ms);

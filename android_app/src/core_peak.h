@@ -1,7 +1,10 @@
 // --measure-peak: the peak fp32 FMA throughput of the (pinned) core, as its own
 // JSON object (splitbench.core_peak, version 1). A calibration run sizes one
 // repetition to about repetition_target_ms of CPU time; the best repetition
-// is the peak.
+// is the peak. After min_repetitions, repetitions go on (up to
+// max_repetitions) until the best two agree within confirm_fraction: on a
+// shared (virtual) machine a neighbour can slow the core for a whole burst of
+// repetitions without the thread's CPU time showing it.
 #pragma once
 
 #include <optional>
@@ -22,7 +25,9 @@ constexpr int kCorePeakSchemaVersion = 1;
 struct CorePeakPlan {
   int core = -1;                // -1 = not pinned
   std::string isa = "auto";     // "auto" or a compiled kernel's name
-  int repetitions = 10;
+  int min_repetitions = 10;
+  int max_repetitions = 100;
+  double confirm_fraction = 0.01;
   double repetition_target_ms = 30.0;
 
   static CorePeakPlan from_options(const RunnerOptions& options);

@@ -1,19 +1,43 @@
 """--measure-peak: the peak fp32 FMA throughput of the pinned core, reported with the work and the times it
-follows from, and the kernel choice by the CPU's flags.
-
-How high the peak is, is a benchmark's question, not a test's: scripts/bench_precision.py prints it beside a
-single-threaded torch fp32 matmul pinned to the same core."""
+follows from, within a stated band of an independent measurement (a single-threaded torch fp32 matmul pinned to
+the same core), and the kernel choice by the CPU's flags. scripts/bench_precision.py prints both numbers."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from runner_builds import APP, RUNNER_EXECUTABLE
 from runner_helpers import allowed_core, run_runner
+
+# The band: a tuned sgemm runs on the same FMA units, so it cannot beat their peak, and it reaches well over a
+# third of it (about 0.9 on this host).
+PEAK_OVER_SGEMM_BAND = (1.0, 3.0)
+# Both are best-of measurements and a neighbour on a shared machine can only slow them: measured again, in
+# alternation, until the band holds or this many rounds are spent; the band is asserted on the best of each.
+ROUNDS = 3
+
+SGEMM = """
+import json, os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+import torch
+torch.set_num_threads(1)
+best = 0.0
+for n in (256, 384, 512):
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    torch.mm(a, b)
+    for _ in range(6):
+        start = time.thread_time_ns()  # CPU time of this thread, as the runner's peak
+        torch.mm(a, b)
+        best = max(best, 2 * n ** 3 / (time.thread_time_ns() - start))
+print(json.dumps({"gflops": best, "threads": torch.get_num_threads()}))
+"""
+
 
 @pytest.fixture(scope="module")
 def runner(host_runner_bundle) -> Path:
@@ -52,7 +76,9 @@ def test_peak_rates_follow_from_the_work_and_the_times(runner):
     assert kernel["isa"] == expected_isa() and kernel["isa"] in peak["isas_supported"]
     assert kernel["fp32_lanes"] * 32 == kernel["vector_bits"] and kernel["flops_per_lane_op"] == 2
     assert 12 <= kernel["accumulators"] <= 24
-    assert peak["repetitions"] == len(peak["repetition_ms"]) == len(peak["repetition_cpu_ms"]) == 10
+    assert peak["repetitions"] == len(peak["repetition_ms"]) == len(peak["repetition_cpu_ms"])
+    # At least 10 repetitions, then more until the best two agree within 1 % (or 100 are spent).
+    assert 10 <= peak["repetitions"] <= 100
     # The reported rates follow from the work and the times.
     gflop = 2 * peak["lane_ops_per_repetition"] / 1e9
     rates = [gflop / (cpu / 1e3) for cpu in peak["repetition_cpu_ms"]]
@@ -61,12 +87,41 @@ def test_peak_rates_follow_from_the_work_and_the_times(runner):
     assert peak["peak_wall_gflops"] == pytest.approx(max(gflop / (wall / 1e3) for wall in peak["repetition_ms"]))
 
     assert peak["median_gflops"] == pytest.approx(statistics.median(rates))
+    best, second = sorted(rates)[-2:][::-1]
+    assert second >= 0.99 * best or peak["repetitions"] == 100
+    if peak["repetitions"] > 10:
+        earlier = sorted(rates[:-1])[-2:][::-1]
+        assert earlier[1] < 0.99 * earlier[0]  # it went on only while the best two disagreed
     # CPU time spans sit inside the wall time spans, widened only by the clock reads and the two clocks' drift.
     assert all(0 < cpu <= wall * 1.001 + 0.05 for wall, cpu in zip(peak["repetition_ms"], peak["repetition_cpu_ms"]))
     margin = peak["preempted_margin"]
     assert peak["preempted_repetitions"] == sum(
         wall - cpu > max(margin["fraction_of_wall"] * wall, margin["floor_ms"])
         for wall, cpu in zip(peak["repetition_ms"], peak["repetition_cpu_ms"]))
+
+
+def sgemm_gflops(core: int) -> float:
+    done = subprocess.run([sys.executable, "-c", SGEMM, str(core)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    sgemm = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sgemm["threads"] == 1
+    return sgemm["gflops"]
+
+
+def test_peak_is_within_a_stated_band_of_a_pinned_single_threaded_sgemm(runner):
+    core = allowed_core()
+    low, high = PEAK_OVER_SGEMM_BAND
+    peaks, sgemms = [], []
+    for _ in range(ROUNDS):
+        peak, done = run_runner(runner, "--measure-peak", "--core", core)
+        assert done.returncode == 0, done.stderr
+        peaks.append(peak["peak_gflops"])
+        sgemms.append(sgemm_gflops(core))
+        if low * max(sgemms) <= max(peaks) <= high * max(sgemms):
+            break
+    print(f"core {core}: peak {max(peaks):.1f} GFLOP/s, torch sgemm {max(sgemms):.1f} GFLOP/s "
+          f"(rounds: peaks {[round(p, 1) for p in peaks]}, sgemms {[round(s, 1) for s in sgemms]})")
+    assert low * max(sgemms) <= max(peaks) <= high * max(sgemms)
 
 
 def test_every_supported_kernel_runs_when_asked_for(runner):
