@@ -5,9 +5,12 @@ For each --arch: exports the full model and the client at the architecture's dee
 then runs every program with android_app's host runner pinned to --core (one thread) and prints one table: file
 size, load time, median steady inference, peak RSS (VmHWM), and the int8 program's accuracy figures against fp32.
 The int8 lowering's delegation summary (which operators XNNPACK did not take) is printed on stderr.
+With --operators, every fp32/int8 pair is run once more with an ETDump, and XNNPACK's own operators are summed
+per kind (datatype and instance number left out): where int8 gains and where it does not, measured.
 
 Usage: .venv/bin/python scripts/bench_int8.py [--arch resnet18,mobilenet_v2] [--core 0] [--iterations 20]
            [--input-size 224] [--calibration-count 32] [--accuracy-count 16] [--work-dir DIR] [--keep]
+           [--operators]
 (from a git worktree whose .venv is another checkout's, prefix PYTHONPATH=$PWD so `export` is this one's)
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -23,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.cloud.errors import CloudStageError
+from bench.cloud.layer_profile import profile_events
 from export.architectures import get_architecture
 from export.config import ExportConfig, parse_name_list
 from export.errors import ExportError
@@ -45,12 +51,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--accuracy-count", type=int, default=16)
     parser.add_argument("--work-dir", type=Path, help="parent of the export folders (default: system temp)")
     parser.add_argument("--keep", action="store_true", help="keep the exported programs and print their folder")
+    parser.add_argument("--operators", action="store_true",
+                        help="also time XNNPACK's operators per kind (ETDump), fp32 beside int8")
     return parser.parse_args(argv)
 
 
-def run_runner(path: Path, core: int, iterations: int) -> dict:
+def run_runner(path: Path, core: int, iterations: int, *extra: str) -> dict:
     completed = subprocess.run([str(RUNNER), "--model", str(path), "--iterations", str(iterations), "--warmup", "1",
-                                "--core", str(core), "--threads", "1"], capture_output=True, text=True, timeout=1800)
+                                "--core", str(core), "--threads", "1", *extra], capture_output=True, text=True,
+                               timeout=1800)
     if completed.returncode != 0:
         raise RuntimeError(f"runner failed on {path.name}: {completed.stdout[-400:]} {completed.stderr[-400:]}")
     return json.loads(completed.stdout)
@@ -84,6 +93,45 @@ def row(arch: str, entry: ProgramEntry, result: dict) -> str:
             f"{statistics.median(timing['inference_ms']):>9.2f} {memory['vm_hwm_kb'] / 1024:>8.1f} {figures}")
 
 
+def operator_kind(event_name: str) -> str:
+    """XNNPACK's operator name without its datatype and instance: 'Convolution (NHWC, QC8) DWConv #3' ->
+    'Convolution DWConv'."""
+    return " ".join(re.sub(r"\([^)]*\)|#\d+", " ", event_name).split())
+
+
+def operator_times(program: Path, core: int, iterations: int) -> dict[str, float]:
+    """Per XNNPACK operator kind, the sum of its operators' median times (ms) over `iterations` traced runs."""
+    etdump = program.with_suffix(".etdp")
+    run_runner(program, core, iterations, "--etdump", str(etdump))
+    totals: dict[str, float] = {}
+    for event in profile_events(etdump):
+        if event.kind == "delegate_operator":
+            totals[operator_kind(event.name)] = totals.get(operator_kind(event.name), 0.0) + event.median_ms
+    return totals
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:>9.3f}" if value is not None else f"{'-':>9}"
+
+
+def operator_lines(arch: str, fp32: ProgramEntry, manifest_path: Path, core: int, iterations: int) -> list[str]:
+    """fp32 beside int8 per operator kind, for `fp32` and its int8 twin (same configuration)."""
+    int8 = next(entry for entry in load_manifest(manifest_path).programs
+                if entry.configuration == fp32.configuration and entry.backend == "xnnpack_int8")
+    times = {entry.backend: operator_times(program_file(manifest_path, entry), core, iterations)
+             for entry in (fp32, int8)}
+    kinds = sorted(set(times["xnnpack"]) | set(times["xnnpack_int8"]),
+                   key=lambda kind: -max(times["xnnpack"].get(kind, 0.0), times["xnnpack_int8"].get(kind, 0.0)))
+    lines = [f"\n{arch} {fp32.configuration}: XNNPACK operators per kind (sum of medians, ms)",
+             f"{'operator kind':<36} {'fp32_ms':>9} {'int8_ms':>9} {'fp32/int8':>9}"]
+    for kind in kinds + ["(all)"]:
+        a = sum(times["xnnpack"].values()) if kind == "(all)" else times["xnnpack"].get(kind)
+        b = sum(times["xnnpack_int8"].values()) if kind == "(all)" else times["xnnpack_int8"].get(kind)
+        ratio = f"{a / b:>9.2f}" if a and b else f"{'-':>9}"
+        lines.append(f"{kind:<36} {_ms(a)} {_ms(b)} {ratio}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not RUNNER.is_file():
@@ -93,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench_int8_", dir=args.work_dir))
     lines = [f"{'arch':<14} {'program':<28} {'size_MB':>8} {'load_ms':>8} {'median_ms':>9} {'hwm_MB':>8} "
              f"{'cos_mean':>8} {'rel_err':>7} {'top1':>6}"]
+    operators: list[str] = []
     try:
         for arch in parse_name_list(args.arch, "--arch"):
             manifest_path = export_arch(arch, args, folder / arch)
@@ -100,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                 result = run_runner(program_file(manifest_path, entry), args.core, args.iterations)
                 lines.append(row(arch, entry, result))
                 print(lines[-1], file=sys.stderr, flush=True)
-    except (ExportError, RuntimeError) as error:
+                if args.operators and entry.backend == "xnnpack":
+                    operators += operator_lines(arch, entry, manifest_path, args.core, args.iterations)
+    except (ExportError, RuntimeError, CloudStageError) as error:
         print(f"bench_int8: error: {error}", file=sys.stderr)
         return 2
     finally:
@@ -111,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"host {platform.machine()}, core {args.core}, 1 thread, input {args.input_size}px, "
           f"{args.iterations} timed inferences (median); accuracy: int8 vs fp32 eager on "
           f"{args.accuracy_count} held-out synthetic images, random weights (numerics, not task accuracy)")
-    print("\n".join(lines))
+    print("\n".join(lines + operators))
     return 0
 
 
