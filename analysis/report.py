@@ -262,7 +262,9 @@ def _int8_section(int8: pd.DataFrame) -> str:
         "weights), measured in the same run. Speed-up = fp32 median / int8 median (n.s.: the medians' intervals "
         "overlap). The accuracy columns come from the export, on held-out images against the fp32 model: top-1 "
         "agreement (full and cloud programs), mean cosine similarity and relative error of the output. With random "
-        "weights these figures are about numerics, not about a task.", "",
+        "weights these figures are about numerics, not about a task, and a randomly initialised network can "
+        "amplify any small error many times over by its deep split points: `scripts/bench_int8_sensitivity.py` "
+        "measures how much of the error is int8's.", "",
         markdown_table(table, {
             "device": "device", "arch": "arch", "configuration": "configuration",
             "fp32_size_mb": "fp32 MB", "int8_size_mb": "int8 MB", "fp32_warm_load_ms": "fp32 load (ms)",
