@@ -1,8 +1,9 @@
 """How sure the numbers are, and how far from the hardware: prints
 
 1. the peak fp32 FMA rate of every core of this host, as the host runner measures it (`--measure-peak`), beside
-   an independent reading: a single-threaded torch fp32 matmul pinned to the same core (a tuned GEMM reaches
-   most of the FMA peak, so the peak should be above it and not far above it; a peak below it was disturbed);
+   an independent reading, a single-threaded torch fp32 sgemm pinned to the same core (scripts/pinned_sgemm.py;
+   a tuned GEMM reaches most of the FMA peak, so the peak should be above it and not far above it; a peak below
+   it was disturbed);
 2. with RESULTS folders (bench/run_device.py runs): per configuration and backend, the median inference time, its
    95 % interval and half-width, the CV, the share of preempted samples, the achieved GFLOP/s and its share of the
    measured peak of the core the run was pinned to.
@@ -28,23 +29,7 @@ from analysis.statistics import summarize  # noqa: E402
 from analysis.tidy import build_tidy_tables  # noqa: E402
 from formats.errors import FormatError  # noqa: E402
 from formats.runner_result import find_core_peak  # noqa: E402
-
-# The best rate of a few square single-threaded sgemms on one core, timed by this thread's CPU time as the peak is.
-MATMUL = """
-import json, os, sys, time
-os.sched_setaffinity(0, {int(sys.argv[1])})
-import torch
-torch.set_num_threads(1)
-best = 0.0
-for n in (256, 384, 512):
-    a, b = torch.rand(n, n), torch.rand(n, n)
-    torch.mm(a, b)
-    for _ in range(6):
-        start = time.thread_time_ns()
-        torch.mm(a, b)
-        best = max(best, 2 * n ** 3 / (time.thread_time_ns() - start))
-print(json.dumps({"gflops": best}))
-"""
+from scripts.pinned_sgemm import SgemmError, pinned_sgemm_gflops  # noqa: E402
 
 RUNNER = REPO / "android_app" / "build" / f"linux-{os.uname().machine}" / "bundle" / "splitbench_runner"
 
@@ -62,18 +47,11 @@ def core_peaks() -> list[dict]:
     return peaks
 
 
-def matmul_gflops(core: int) -> float:
-    done = subprocess.run([sys.executable, "-c", MATMUL, str(core)], capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        raise SystemExit(f"bench_precision: the torch matmul on core {core} failed: {done.stderr.strip()[-300:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["gflops"]
-
-
-def print_peaks(peaks: list[dict], matmuls: dict[int, float]) -> None:
+def print_peaks(peaks: list[dict], sgemms: dict[int, float]) -> None:
     print("core  isa       peak GFLOP/s  median GFLOP/s  wall-based GFLOP/s  preempted repetitions"
           "  torch sgemm GFLOP/s  peak / sgemm")
     for peak in peaks:
-        sgemm = matmuls[peak["core"]]
+        sgemm = sgemms[peak["core"]]
         print(f"{peak['core']:>4}  {peak['kernel']['isa']:<8}  {peak['peak_gflops']:>12.1f}  {peak['median_gflops']:>14.1f}"
               f"  {peak['peak_wall_gflops']:>18.1f}  {peak['preempted_repetitions']:>21}  {sgemm:>19.1f}"
               f"  {peak['peak_gflops'] / sgemm:>12.2f}")
@@ -99,8 +77,12 @@ def main() -> int:
         print(f"bench_precision: no host runner at {RUNNER}; run bash scripts/setup.sh", file=sys.stderr)
         return 2
     peaks = core_peaks()
-    matmuls = {peak["core"]: matmul_gflops(peak["core"]) for peak in peaks}
-    print_peaks(peaks, matmuls)
+    try:
+        sgemms = {peak["core"]: pinned_sgemm_gflops(peak["core"]) for peak in peaks}
+    except SgemmError as error:
+        print(f"bench_precision: {error}", file=sys.stderr)
+        return 2
+    print_peaks(peaks, sgemms)
     if args.results:
         try:
             print_precision(args.results)
@@ -108,7 +90,7 @@ def main() -> int:
             print(f"bench_precision: {error}", file=sys.stderr)
             return 2
     print("\n" + json.dumps({"core_peaks_gflops": {peak["core"]: peak["peak_gflops"] for peak in peaks},
-                             "torch_sgemm_gflops": matmuls}))
+                             "torch_sgemm_gflops": sgemms}))
     return 0
 
 

@@ -1,19 +1,20 @@
 """--measure-peak: the peak fp32 FMA throughput of the pinned core, reported with the work and the times it
-follows from, within a stated band of an independent measurement (a single-threaded torch fp32 matmul pinned to
-the same core), and the kernel choice by the CPU's flags. scripts/bench_precision.py prints both numbers."""
+follows from, within a stated band of an independent measurement (a single-threaded torch fp32 sgemm pinned to
+the same core, scripts/pinned_sgemm.py), and the kernel choice by the CPU's flags. scripts/bench_precision.py
+prints both numbers."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from runner_builds import APP, RUNNER_EXECUTABLE
 from runner_helpers import allowed_core, run_runner
+
+from scripts.pinned_sgemm import pinned_sgemm_gflops
 
 # The band: a tuned sgemm runs on the same FMA units, so it cannot beat their peak, and it reaches well over a
 # third of it (about 0.9 on this host).
@@ -21,22 +22,6 @@ PEAK_OVER_SGEMM_BAND = (1.0, 3.0)
 # Both are best-of measurements and a neighbour on a shared machine can only slow them: measured again, in
 # alternation, until the band holds or this many rounds are spent; the band is asserted on the best of each.
 ROUNDS = 3
-
-SGEMM = """
-import json, os, sys, time
-os.sched_setaffinity(0, {int(sys.argv[1])})
-import torch
-torch.set_num_threads(1)
-best = 0.0
-for n in (256, 384, 512):
-    a, b = torch.rand(n, n), torch.rand(n, n)
-    torch.mm(a, b)
-    for _ in range(6):
-        start = time.thread_time_ns()  # CPU time of this thread, as the runner's peak
-        torch.mm(a, b)
-        best = max(best, 2 * n ** 3 / (time.thread_time_ns() - start))
-print(json.dumps({"gflops": best, "threads": torch.get_num_threads()}))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -100,14 +85,6 @@ def test_peak_rates_follow_from_the_work_and_the_times(runner):
         for wall, cpu in zip(peak["repetition_ms"], peak["repetition_cpu_ms"]))
 
 
-def sgemm_gflops(core: int) -> float:
-    done = subprocess.run([sys.executable, "-c", SGEMM, str(core)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    sgemm = json.loads(done.stdout.strip().splitlines()[-1])
-    assert sgemm["threads"] == 1
-    return sgemm["gflops"]
-
-
 def test_peak_is_within_a_stated_band_of_a_pinned_single_threaded_sgemm(runner):
     core = allowed_core()
     low, high = PEAK_OVER_SGEMM_BAND
@@ -116,7 +93,7 @@ def test_peak_is_within_a_stated_band_of_a_pinned_single_threaded_sgemm(runner):
         peak, done = run_runner(runner, "--measure-peak", "--core", core)
         assert done.returncode == 0, done.stderr
         peaks.append(peak["peak_gflops"])
-        sgemms.append(sgemm_gflops(core))
+        sgemms.append(pinned_sgemm_gflops(core))
         if low * max(sgemms) <= max(peaks) <= high * max(sgemms):
             break
     print(f"core {core}: peak {max(peaks):.1f} GFLOP/s, torch sgemm {max(sgemms):.1f} GFLOP/s "
