@@ -1,6 +1,6 @@
 """How much of an int8 program's error is int8's, and how much is the network amplifying any small error.
 
-For each --arch (random seeded weights, as the export uses them), at every split point:
+For each --arch (random seeded weights, as the export uses them, or --weights), at every split point:
 1. int8: the client cut there, quantized with the export's PT2E flow (calibration and held-out images as the export
    picks them), run in Python against its fp32 twin: cosine similarity and relative error of the features;
 2. fp32 only: Gaussian noise of the same relative size as int8's error at the first split point is added there,
@@ -11,6 +11,7 @@ amplify every perturbation), not a flaw of the quantization. Prints one table pe
 
 Usage: .venv/bin/python scripts/bench_int8_sensitivity.py [--arch mobilenet_v2,resnet18] [--input-size 224]
            [--calibration-count 32] [--accuracy-count 16] [--splits block1,block6,...]
+           [--weights STATE_DICT.pth --num-classes N] [--calibration-dir IMAGES]
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ from pathlib import Path
 import torch
 
 from export.accuracy import compare_outputs
-from export.architectures import get_architecture, seeded_model, split_point_names
+from export.architectures import get_architecture, split_point_names
 from export.config import ExportConfig, parse_name_list
 from export.errors import ExportError
 from export.models import ModelShape
+from export.pipeline import build_model
 from export.quantization import quantize_pt2e
 from export.reduction_setup import load_calibration, load_heldout
 from export.split_model import split_model
@@ -41,6 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calibration-count", type=int, default=32)
     parser.add_argument("--accuracy-count", type=int, default=16)
     parser.add_argument("--splits", help="split points to quantize at (default: all of the architecture's)")
+    parser.add_argument("--weights", type=Path, help="torchvision state dict of the (single) --arch, as for the export")
+    parser.add_argument("--num-classes", type=int, default=2, help="classes of the head (default %(default)s)")
+    parser.add_argument("--calibration-dir", type=Path, help="calibration and held-out images, as for the export")
     return parser.parse_args(argv)
 
 
@@ -97,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         arches = parse_name_list(args.arch, "--arch")
+        if args.weights is not None and len(arches) != 1:
+            raise ExportError("--weights belong to one architecture: give a single --arch with them")
         for arch in arches:
             names = list(split_point_names(arch))
             points = [name for name in names if name in parse_name_list(args.splits, "--splits")] if args.splits else names
@@ -104,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise ExportError(f"none of --splits is a split point of {arch}; it has: {', '.join(names)}")
             with tempfile.TemporaryDirectory() as scratch:
                 config = ExportConfig(out_dir=Path(scratch), arch=arch, input_size=args.input_size,
+                                      num_classes=args.num_classes, weights_path=args.weights,
+                                      calibration_dir=args.calibration_dir,
                                       calibration_count=args.calibration_count, accuracy_count=args.accuracy_count)
-            model = seeded_model(arch, ModelShape(num_classes=config.num_classes, input_size=config.input_size),
-                                 config.seed)
+            model, _weights_id = build_model(config, ModelShape(num_classes=config.num_classes,
+                                                                input_size=config.input_size))
             calibration, heldout = load_calibration(config).images, load_heldout(config).images
             int8 = int8_errors(model, arch, points, calibration, heldout)
             growth = fp32_noise_growth(model, arch, points[0], int8[points[0]]["relative_error"], heldout)
