@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from formats.errors import ResultsError
-from formats.schema import check_schema, versioned
+from formats.schema import build_record, check_schema, record_fields, versioned
+
+CLOUD_STAGE_ADVICE = "re-run the cloud stage"  # what to do about a damaged file of the split study's cloud stage
 
 CLOUD_ROW_SCHEMA = "splitbench.cloud_row"
 CLOUD_ROW_SCHEMA_VERSION = 1
@@ -92,31 +94,21 @@ class CloudRow:
 def check_cloud_row(data: Any, where: str) -> CloudRow:
     """A checked CloudRow from one parsed line; ResultsError (or UnsupportedSchema) naming `where` otherwise."""
     check_schema(data, CLOUD_ROW_SCHEMA, CLOUD_ROW_VERSIONS, where, "re-run `python -m bench.cloud RUN_FOLDER`")
-    missing = [f.name for f in fields(CloudRow) if f.name not in data]
-    if missing:
-        raise ResultsError(f"{where}: cloud row lacks {', '.join(missing)}; re-run the cloud stage")
-    values = {f.name: data[f.name] for f in fields(CloudRow)}
+    values = record_fields(CloudRow, data, f"{where}: cloud row", ResultsError, CLOUD_STAGE_ADVICE)
     try:
         if values["transfer"] is not None:
-            values["transfer"] = _build(TransferBytes, values["transfer"], where)
+            values["transfer"] = build_record(TransferBytes, values["transfer"], f"{where}: TransferBytes",
+                                              ResultsError, CLOUD_STAGE_ADVICE)
             if values["transfer"].payload not in PAYLOADS:
                 raise ResultsError(f"{where}: transfer payload {values['transfer'].payload!r} is not one of {PAYLOADS}")
         if values["cloud"] is not None:
-            values["cloud"] = _build(CloudTiming, values["cloud"], where)
+            values["cloud"] = build_record(CloudTiming, values["cloud"], f"{where}: CloudTiming", ResultsError,
+                                           CLOUD_STAGE_ADVICE)
             if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values["cloud"].times_ms):
                 raise ResultsError(f"{where}: cloud times_ms must be finite numbers")
         return CloudRow(**values)
     except TypeError as error:
-        raise ResultsError(f"{where}: malformed cloud row ({error}); re-run the cloud stage") from error
-
-
-def _build(cls: type, data: Any, where: str):
-    if not isinstance(data, dict):
-        raise ResultsError(f"{where}: {cls.__name__} must be a JSON object")
-    missing = [f.name for f in fields(cls) if f.name not in data]
-    if missing:
-        raise ResultsError(f"{where}: {cls.__name__} lacks {', '.join(missing)}; re-run the cloud stage")
-    return cls(**{f.name: data[f.name] for f in fields(cls)})
+        raise ResultsError(f"{where}: malformed cloud row ({error}); {CLOUD_STAGE_ADVICE}") from error
 
 
 class CloudRowWriter:
@@ -155,6 +147,6 @@ def read_cloud_rows(path: Path | str) -> list[CloudRow]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ResultsError(f"{where} is not JSON ({error}); re-run the cloud stage") from error
+            raise ResultsError(f"{where} is not JSON ({error}); {CLOUD_STAGE_ADVICE}") from error
         rows.append(check_cloud_row(data, where))
     return rows

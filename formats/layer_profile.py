@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from formats.cloud_results import CLOUD_STAGE_ADVICE
 from formats.errors import ResultsError
 from formats.json_file import read_json_if_present, write_json_atomically
-from formats.schema import check_schema, versioned
+from formats.schema import build_record, check_schema, versioned
 
 LAYER_PROFILE_SCHEMA = "splitbench.layer_profile"
 LAYER_PROFILE_SCHEMA_VERSION = 1
@@ -67,28 +68,21 @@ def write_layer_profile(path: Path, profile: LayerProfile) -> None:
     write_json_atomically(path, profile.to_json())
 
 
-def _build(cls: type, data: Any, where: str):
-    if not isinstance(data, dict):
-        raise ResultsError(f"{where}: {cls.__name__} must be a JSON object; re-run the cloud stage")
-    missing = [f.name for f in fields(cls) if f.name not in data]
-    if missing:
-        raise ResultsError(f"{where}: {cls.__name__} lacks {', '.join(missing)}; re-run the cloud stage")
-    return cls(**{f.name: data[f.name] for f in fields(cls)})
-
-
 def check_layer_profile(data: Any, where: str) -> LayerProfile:
     check_schema(data, LAYER_PROFILE_SCHEMA, LAYER_PROFILE_VERSIONS, where, "re-run `python -m bench.cloud RUN_FOLDER`")
-    profile = _build(LayerProfile, data, where)
+    profile = build_record(LayerProfile, data, f"{where}: LayerProfile", ResultsError, CLOUD_STAGE_ADVICE)
     try:
-        events = [_build(ProfileEvent, event, where) for event in profile.events]
-        layers = [_build(LayerTime, layer, where) for layer in profile.layers]
+        events = [build_record(ProfileEvent, event, f"{where}: ProfileEvent", ResultsError, CLOUD_STAGE_ADVICE)
+                  for event in profile.events]
+        layers = [build_record(LayerTime, layer, f"{where}: LayerTime", ResultsError, CLOUD_STAGE_ADVICE)
+                  for layer in profile.layers]
     except TypeError as error:
-        raise ResultsError(f"{where}: malformed layer profile ({error}); re-run the cloud stage") from error
+        raise ResultsError(f"{where}: malformed layer profile ({error}); {CLOUD_STAGE_ADVICE}") from error
     for event in events:
         if event.kind not in EVENT_KINDS:
             raise ResultsError(f"{where}: event kind {event.kind!r} is not one of {', '.join(EVENT_KINDS)}")
     if not all(isinstance(t.median_ms, (int, float)) and math.isfinite(t.median_ms) for t in (*events, *layers)):
-        raise ResultsError(f"{where}: every median_ms must be a finite number; re-run the cloud stage")
+        raise ResultsError(f"{where}: every median_ms must be a finite number; {CLOUD_STAGE_ADVICE}")
     values = {f.name: getattr(profile, f.name) for f in fields(LayerProfile)}
     values.update(events=events, layers=layers)
     return LayerProfile(**values)
@@ -96,5 +90,5 @@ def check_layer_profile(data: Any, where: str) -> LayerProfile:
 
 def read_layer_profile(path: Path | str) -> LayerProfile | None:
     """The profile in `path`, None when the file is absent; ResultsError when it is unreadable."""
-    data = read_json_if_present(path, "re-run the cloud stage")
+    data = read_json_if_present(path, CLOUD_STAGE_ADVICE)
     return None if data is None else check_layer_profile(data, str(path))

@@ -5,13 +5,14 @@ analysis (which are formulas). Written by bench/cloud, read by analysis/ and tes
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from formats.cloud_results import CLOUD_STAGE_ADVICE
 from formats.errors import ResultsError
 from formats.json_file import read_json_if_present, write_json_atomically
-from formats.schema import check_schema, versioned
+from formats.schema import build_record, check_schema, versioned
 
 LINK_SCHEMA = "splitbench.link"
 LINK_SCHEMA_VERSION = 1
@@ -56,16 +57,13 @@ def write_link_measurement(path: Path, link: LinkMeasurement) -> None:
 
 def check_link_measurement(data: Any, where: str) -> LinkMeasurement:
     check_schema(data, LINK_SCHEMA, LINK_VERSIONS, where, "re-run `python -m bench.cloud RUN_FOLDER`")
-    missing = [f.name for f in fields(LinkMeasurement) if f.name not in data]
-    if missing:
-        raise ResultsError(f"{where}: link measurement lacks {', '.join(missing)}; re-run the cloud stage")
     try:
-        return LinkMeasurement(**{f.name: data[f.name] for f in fields(LinkMeasurement)})
+        return build_record(LinkMeasurement, data, f"{where}: link measurement", ResultsError, CLOUD_STAGE_ADVICE)
     except TypeError as error:
-        raise ResultsError(f"{where}: malformed link measurement ({error}); re-run the cloud stage") from error
+        raise ResultsError(f"{where}: malformed link measurement ({error}); {CLOUD_STAGE_ADVICE}") from error
 
 
 def read_link_measurement(path: Path | str) -> LinkMeasurement | None:
     """The measurement in `path`, None when the file is absent; ResultsError when it is unreadable."""
-    data = read_json_if_present(path, "re-run the cloud stage")
+    data = read_json_if_present(path, CLOUD_STAGE_ADVICE)
     return None if data is None else check_link_measurement(data, str(path))

@@ -8,13 +8,14 @@ quantization, no accuracy figures.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from formats.errors import ManifestError
 from formats.json_file import write_json_atomically
 from formats.paper import PROGRAM_FORMATS
+from formats.schema import record_fields
 
 MANIFEST_SCHEMA = "splitbench.manifest"
 MANIFEST_SCHEMA_VERSION = 2
@@ -72,8 +73,7 @@ class QuantizationInfo:
 
     @classmethod
     def from_json(cls, data: Any, what: str) -> QuantizationInfo:
-        _require_keys(data, cls, what)
-        values = {f.name: data[f.name] for f in fields(cls)}
+        values = _record_fields(cls, data, what)
         values["calibration"] = _build(CalibrationInfo, values["calibration"], f"calibration of {what}")
         return cls(**values)
 
@@ -97,8 +97,7 @@ class AccuracyInfo:
 
     @classmethod
     def from_json(cls, data: Any, what: str) -> AccuracyInfo:
-        _require_keys(data, cls, what)
-        values = {f.name: data[f.name] for f in fields(cls)}
+        values = _record_fields(cls, data, what)
         values["heldout"] = _build(CalibrationInfo, values["heldout"], f"held-out images of {what}")
         return cls(**values)
 
@@ -138,8 +137,7 @@ class ProgramEntry:
     def from_json(cls, data: dict[str, Any], schema_version: int = MANIFEST_SCHEMA_VERSION) -> ProgramEntry:
         if schema_version == 1 and isinstance(data, dict):
             data = {**data, "arch": V1_ARCH, "quantization": None, "accuracy": None}
-        _require_keys(data, cls, "program entry")
-        values = {f.name: data[f.name] for f in fields(cls)}
+        values = _record_fields(cls, data, "program entry")
         if values["role"] not in ROLES:
             raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; "
                                 f"expected one of {', '.join(ROLES)}")
@@ -241,17 +239,16 @@ def check_distinct_base_names(programs: list[ProgramEntry]) -> None:
         seen[base] = entry.id
 
 
-def _require_keys(data: Any, cls: type, what: str) -> None:
-    if not isinstance(data, dict):
-        raise ManifestError(f"{what} must be a JSON object")
-    missing = [f.name for f in fields(cls) if f.name not in data]
-    if missing:
-        raise ManifestError(f"{what} {data.get('id', '')!r} lacks {', '.join(missing)}; re-export the manifest")
+def _subject(data: Any, what: str) -> str:
+    return f"{what} {data['id']!r}" if isinstance(data, dict) and "id" in data else what
+
+
+def _record_fields(cls: type, data: Any, what: str) -> dict[str, Any]:
+    return record_fields(cls, data, _subject(data, what), ManifestError, "re-export the manifest")
 
 
 def _build(cls: type, data: Any, what: str):
-    _require_keys(data, cls, what)
-    return cls(**{f.name: data[f.name] for f in fields(cls)})
+    return cls(**_record_fields(cls, data, what))
 
 
 def load_manifest(path: Path | str) -> Manifest:
