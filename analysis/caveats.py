@@ -1,6 +1,8 @@
 """Things in the data that weaken the numbers: throttling, pinning misses, noisy configurations, capped launches,
 a core peak read too low."""
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from analysis.run_context import RunContext
@@ -39,14 +41,24 @@ def _capped_caveat(context: RunContext) -> str | None:
             "asked for (the time cap stopped them).")
 
 
+def _flagged(summary: pd.DataFrame, column: str, limit: float, label: Callable[[float], str],
+             scale: float = 1.0) -> str | None:
+    """"<configuration>.<backend> on <device> (<label of the value>)" for every row whose `column` times `scale`
+    exceeds `limit`, joined by commas; None when no row does (or the summary has no such column)."""
+    if summary.empty or column not in summary:
+        return None
+    flagged = summary[summary[column] * scale > limit]
+    if flagged.empty:
+        return None
+    return ", ".join(f"{row.configuration}.{row.backend} on {row.device} ({label(getattr(row, column))})"
+                     for row in flagged.itertuples())
+
+
 def _noise_caveats(summary: pd.DataFrame) -> list[str]:
-    if summary.empty or "coefficient_of_variation" not in summary:
+    listed = _flagged(summary, "coefficient_of_variation", NOISY_CV_PERCENT, lambda cv: f"{cv * 100.0:.0f}%",
+                      scale=100.0)
+    if listed is None:
         return []
-    noisy = summary[summary["coefficient_of_variation"] * 100.0 > NOISY_CV_PERCENT]
-    if noisy.empty:
-        return []
-    listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} ({row.coefficient_of_variation * 100.0:.0f}%)"
-                       for row in noisy.itertuples())
     return [f"Inference times vary by more than {NOISY_CV_PERCENT:.0f}% (CV) for {listed}: other load on the device, "
             "frequency changes or too few samples; compare medians rather than means."]
 
@@ -56,31 +68,23 @@ def _precision_caveats(summary: pd.DataFrame) -> list[str]:
     if summary.empty or "median_ci_half_width_pct" not in summary:
         return []
     caveats = []
-    wide = summary[summary["median_ci_half_width_pct"] > WIDE_INTERVAL_PERCENT]
-    if not wide.empty:
-        listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} (+-{row.median_ci_half_width_pct:.1f}%)"
-                           for row in wide.itertuples())
+    wide = _flagged(summary, "median_ci_half_width_pct", WIDE_INTERVAL_PERCENT, lambda pct: f"+-{pct:.1f}%")
+    if wide is not None:
         caveats.append(f"The median inference time's 95% interval is wider than +-{WIDE_INTERVAL_PERCENT:.0f}% for "
-                       f"{listed}: add launches (bench --target-ci-pct) before comparing these configurations.")
-    disturbed = summary[summary["preempted_share"] > PREEMPTED_SHARE]
-    if not disturbed.empty:
-        listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} ({row.preempted_share * 100:.0f}%)"
-                           for row in disturbed.itertuples())
+                       f"{wide}: add launches (bench --target-ci-pct) before comparing these configurations.")
+    disturbed = _flagged(summary, "preempted_share", PREEMPTED_SHARE, lambda share: f"{share * 100:.0f}%")
+    if disturbed is not None:
         caveats.append(f"More than {PREEMPTED_SHARE * 100:.0f}% of the timed inferences were preempted (wall time above "
-                       f"the thread's CPU time) for {listed}: something else ran on the pinned core; re-run them.")
+                       f"the thread's CPU time) for {disturbed}: something else ran on the pinned core; re-run them.")
     return caveats
 
 
 def _peak_caveats(summary: pd.DataFrame) -> list[str]:
     """A program cannot run faster than its core's peak: a share above 100 % means the peak reading was disturbed."""
-    if summary.empty or "peak_fraction" not in summary:
+    above = _flagged(summary, "peak_fraction", 1.0, lambda fraction: f"{fraction * 100:.0f}%")
+    if above is None:
         return []
-    above = summary[summary["peak_fraction"] > 1.0]
-    if above.empty:
-        return []
-    listed = ", ".join(f"{row.configuration}.{row.backend} on {row.device} ({row.peak_fraction * 100:.0f}%)"
-                       for row in above.itertuples())
-    return [f"The achieved GFLOP/s exceed the core's measured peak for {listed}: the peak measurement was disturbed "
+    return [f"The achieved GFLOP/s exceed the core's measured peak for {above}: the peak measurement was disturbed "
             "(something else ran on the core or the host); its shares of the peak are too high. Re-run the sweep, or "
             "check the core with scripts/bench_precision.py."]
 
