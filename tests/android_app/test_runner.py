@@ -4,7 +4,6 @@ The bundle is built once per session (android_app/build_host.sh) when it is miss
 or older than its sources. Outputs are checked against ExecuTorch's Python runtime.
 """
 
-import importlib.util
 import json
 import os
 import platform
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runner_builds import APP, HOST_BUNDLE, RUNNER_EXECUTABLE
+from runner_builds import HOST_BUNDLE, RUNNER_EXECUTABLE
 from runner_helpers import allowed_core, export_program, run_runner
 
 BUNDLE = HOST_BUNDLE
@@ -24,21 +23,8 @@ RUN_TIMEOUT_S = 60
 
 
 @pytest.fixture(scope="session")
-def runner(host_runner_bundle) -> Path:
-    return host_runner_bundle / RUNNER_EXECUTABLE
-
-
-@pytest.fixture(scope="session")
 def lite_runner(lite_runner_bundle) -> Path:
     return lite_runner_bundle / RUNNER_EXECUTABLE
-
-
-@pytest.fixture(scope="session")
-def input_gen():
-    spec = importlib.util.spec_from_file_location("splitbench_input_gen", APP / "input_gen.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from runner_builds import APP, RUNNER_EXECUTABLE
+from runner_builds import APP
 from runner_helpers import allowed_core, run_runner
 
 from scripts.pinned_sgemm import pinned_sgemm_gflops
@@ -22,11 +22,6 @@ PEAK_OVER_SGEMM_BAND = (1.0, 3.0)
 # Both are best-of measurements and a neighbour on a shared machine can only slow them: measured again, in
 # alternation, until the band holds or this many rounds are spent; the band is asserted on the best of each.
 ROUNDS = 3
-
-
-@pytest.fixture(scope="module")
-def runner(host_runner_bundle) -> Path:
-    return host_runner_bundle / RUNNER_EXECUTABLE
 
 
 def cpu_flags() -> set[str]:

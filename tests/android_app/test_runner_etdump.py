@@ -3,21 +3,7 @@ executorch.devtools.Inspector."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from runner_builds import RUNNER_EXECUTABLE
-from runner_helpers import export_program, run_runner
-
-
-@pytest.fixture(scope="module")
-def runner(host_runner_bundle) -> Path:
-    return host_runner_bundle / RUNNER_EXECUTABLE
-
-
-@pytest.fixture(scope="module")
-def convstack(tmp_path_factory) -> Path:
-    return export_program(tmp_path_factory.mktemp("etdump") / "convstack.pte", "convstack")
+from runner_helpers import run_runner
 
 
 def test_etdump_holds_the_timed_runs_and_inspector_reads_it(runner, convstack, tmp_path):

@@ -1,20 +1,7 @@
 """The Python twin of the runner's random input and output checksum (android_app/input_gen.py)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-_INPUT_GEN_PATH = Path(__file__).resolve().parents[2] / "android_app" / "input_gen.py"
-
-
-@pytest.fixture(scope="module")
-def input_gen():
-    spec = importlib.util.spec_from_file_location("splitbench_input_gen", _INPUT_GEN_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_splitmix64_matches_the_reference_stream(input_gen):

@@ -10,23 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from runner_builds import RUNNER_EXECUTABLE
 
 from analysis.confidence import median_interval
 from analysis.tidy import preempted_sample
-from runner_helpers import allowed_core, export_program, run_runner
+from runner_helpers import allowed_core, run_runner
 
 ITERATIONS = 150  # about 0.3 s of a 2 ms program: many scheduler slices
-
-
-@pytest.fixture(scope="module")
-def runner(host_runner_bundle) -> Path:
-    return host_runner_bundle / RUNNER_EXECUTABLE
-
-
-@pytest.fixture(scope="module")
-def convstack(tmp_path_factory) -> Path:
-    return export_program(tmp_path_factory.mktemp("interference") / "convstack.pte", "convstack")
 
 
 def recount_preempted(result: dict) -> tuple[int, float]:

@@ -6,15 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runner_builds import RUNNER_EXECUTABLE
 from runner_helpers import export_program, run_runner
 
 EXIT_RUN_FAILED, EXIT_BAD_ARGS, EXIT_CANNOT_WRITE = 1, 2, 3
-
-
-@pytest.fixture(scope="module")
-def runner(host_runner_bundle) -> Path:
-    return host_runner_bundle / RUNNER_EXECUTABLE
 
 
 @pytest.fixture(scope="module")

@@ -3,32 +3,17 @@ Python runtime gives for the same input."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
-from runner_builds import APP, RUNNER_EXECUTABLE
 from runner_helpers import export_program, run_runner
-
-
-@pytest.fixture(scope="module")
-def runner(host_runner_bundle) -> Path:
-    return host_runner_bundle / RUNNER_EXECUTABLE
 
 
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("raw_files")
     return {kind: export_program(folder / f"{kind}.pte", kind) for kind in ("tiny", "convstack")}
-
-
-@pytest.fixture(scope="module")
-def input_gen():
-    spec = importlib.util.spec_from_file_location("splitbench_input_gen_raw_files", APP / "input_gen.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def python_runtime_output(program: Path, x: np.ndarray) -> np.ndarray:
