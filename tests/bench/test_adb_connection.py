@@ -32,12 +32,6 @@ def key_path(tmp_path):
 
 
 @pytest.fixture
-def device(tmp_path):
-    with LoopbackDevice(tmp_path / "sandbox") as loopback:
-        yield loopback
-
-
-@pytest.fixture
 def connection(device, key_path):
     with connect(device.serial, key_path=key_path, timeout_s=5) as opened:
         yield opened

@@ -71,12 +71,6 @@ def connect_adb(adb: AdbClient, device: LoopbackDevice) -> str:
     return device.serial
 
 
-@pytest.fixture
-def device(tmp_path):
-    with LoopbackDevice(tmp_path / "sandbox") as loopback:
-        yield loopback
-
-
 def test_shell_v2_returns_the_exit_code_and_separate_streams(adb, device):
     serial = connect_adb(adb, device)
     result = adb.run("-s", serial, "shell", "echo hi; echo oops >&2; exit 3")

@@ -41,14 +41,6 @@ def wait_until_device(adb, serial, timeout_s=10):
     raise AssertionError(f"{serial} never came online: {adb('devices').stdout.decode()}")
 
 
-@pytest.fixture
-def outside(tmp_path):
-    folder = tmp_path / "outside"
-    folder.mkdir()
-    (folder / "secret.txt").write_text("host secret\n")
-    return folder
-
-
 def test_adb_pull_outside_the_sandbox_is_refused(adb, tmp_path, outside):
     with LoopbackDevice(tmp_path / "sandbox") as device:
         adb("connect", device.serial)

@@ -16,14 +16,9 @@ from bench.loopback import wire
 from bench.loopback.shell_service import exit_status_byte
 from bench.loopback.storage import DeviceStorage
 from loopback_raw_host import RawHost
+from polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def device(tmp_path):
-    with LoopbackDevice(tmp_path / "sandbox") as loopback:
-        yield loopback
 
 
 @pytest.fixture
@@ -82,10 +77,8 @@ def test_host_clse_is_echoed_and_ends_the_command(host, device):
     host.send(wire.Message(wire.CLSE, 5, okay.arg0))
     echo = host.read()
     assert (echo.command, echo.arg0, echo.arg1) == (wire.CLSE, okay.arg0, 5)
-    deadline = time.monotonic() + 5
-    while subprocess.run(["pgrep", "-f", "^sleep 29.7$"], capture_output=True).returncode == 0:
-        assert time.monotonic() < deadline, "the command outlived its stream"
-        time.sleep(0.05)
+    wait_for(lambda: subprocess.run(["pgrep", "-f", "^sleep 29.7$"], capture_output=True).returncode != 0,
+             "the end of the command with its stream", 5, 0.05)
 
 
 def test_exit_status_byte_marks_signals_with_0x80():
@@ -141,10 +134,8 @@ def test_stop_ends_running_commands_and_closes_the_port(tmp_path):
     time.sleep(0.3)
     device.stop()
     raw.close()
-    deadline = time.monotonic() + 5
-    while subprocess.run(["pgrep", "-f", "^sleep 31.3$"], capture_output=True).returncode == 0:
-        assert time.monotonic() < deadline, "a command outlived the device"
-        time.sleep(0.05)
+    wait_for(lambda: subprocess.run(["pgrep", "-f", "^sleep 31.3$"], capture_output=True).returncode != 0,
+             "the end of every command with the device", 5, 0.05)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", device.port), timeout=1).close()
 

@@ -17,25 +17,11 @@ TIMEOUT_S = 10
 
 
 @pytest.fixture
-def device(tmp_path):
-    with LoopbackDevice(tmp_path / "sandbox") as loopback:
-        yield loopback
-
-
-@pytest.fixture
 def client(device):
     adb = AdbDeviceTcp("127.0.0.1", device.port, default_transport_timeout_s=TIMEOUT_S)
     adb.connect(read_timeout_s=TIMEOUT_S)
     yield adb
     adb.close()
-
-
-@pytest.fixture
-def outside(tmp_path):
-    folder = tmp_path / "outside"
-    folder.mkdir()
-    (folder / "secret.txt").write_text("host secret\n")
-    return folder
 
 
 def pull_fails(client, device_path, tmp_path, reason="Permission denied"):

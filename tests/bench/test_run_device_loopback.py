@@ -9,11 +9,11 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench import run_device
 from formats.run_folder import scan_rows
+from polling import wait_for
 from sweep_fakes import runner_result_json, write_script_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,14 +110,11 @@ def test_ctrl_c_keeps_rows_prints_resume_command_and_resume_finishes(small_expor
                "--manifest", str(manifest_path), "--out", str(out), "--backends", "xnnpack,portable",
                "--launches", "2", "--no-drop-caches", *QUICK]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    results = None
-    while time.monotonic() < deadline:
+    def results_with_three_rows() -> Path | None:
         found = list(out.glob("*/results.jsonl")) if out.exists() else []
-        if found and scan_rows(found[0]).count >= 3:
-            results = found[0]
-            break
-        time.sleep(0.1)
+        return found[0] if found and scan_rows(found[0]).count >= 3 else None
+
+    results = wait_for(results_with_three_rows, "three rows of the sweep", 120)
     assert results is not None, "the sweep wrote no rows in time"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from bench.adb.keys import ensure_key_pair
 from bench.loopback import LoopbackDevice
+from polling import wait_for
 from scripts.adb_server import private_adb_server
 
 pytestmark = pytest.mark.slow  # drives a real adb server
@@ -39,14 +39,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def wait_for(condition, what: str, timeout_s: float = 30):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout_s} s")
+WAIT_S = 30
 
 
 def test_a_dropped_adb_client_ends_the_command_and_its_timeout_group(tmp_path):
@@ -59,19 +52,19 @@ def test_a_dropped_adb_client_ends_the_command_and_its_timeout_group(tmp_path):
         assert subprocess.run([executable, "connect", device.serial], env=env, capture_output=True,
                               timeout=30).returncode == 0
         wait_for(lambda: f"{device.serial}\tdevice" in subprocess.run(
-            [executable, "devices"], env=env, capture_output=True, text=True, timeout=30).stdout, "adb connect")
+            [executable, "devices"], env=env, capture_output=True, text=True, timeout=30).stdout, "adb connect", WAIT_S)
         client = subprocess.Popen([executable, "-s", device.serial, "shell", "timeout 300 sleep 301; echo done"],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             started = wait_for(lambda: [pid for pid in processes_with("sleep 301")
                                         if _cmdline(pid).startswith(("sleep 301", "timeout 300"))]
-                               if len(processes_with("sleep 301")) >= 3 else [], "the command's start")
+                               if len(processes_with("sleep 301")) >= 3 else [], "the command's start", WAIT_S)
             assert any(_cmdline(pid).startswith("timeout 300") for pid in started)
             assert any(os.getpgid(pid) != os.getsid(pid) for pid in started)  # timeout's own process group
             client.kill()  # the adb client goes away: the server closes the stream to the device
             client.wait(timeout=30)
             wait_for(lambda: not any(pid in processes_with("sleep 301") for pid in started),
-                     "the end of the command's timeout and sleep (in timeout's own process group)")
+                     "the end of the command's timeout and sleep (in timeout's own process group)", WAIT_S)
         finally:
             for pid in processes_with("sleep 301"):
                 subprocess.run(["kill", "-9", str(pid)])

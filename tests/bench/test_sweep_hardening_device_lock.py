@@ -18,6 +18,7 @@ import pytest
 from bench import run_device
 from bench.loopback import LoopbackDevice
 from formats.run_folder import scan_rows
+from polling import wait_for
 from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,12 +61,11 @@ def test_a_second_sweep_on_a_busy_device_stops_naming_the_first(shared_device, t
                              cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def first_row_written() -> bool:
             found = list((tmp_path / "out_a").glob("*/results.jsonl"))
-            if found and scan_rows(found[0]).count >= 1:
-                break
-            time.sleep(0.05)
+            return bool(found) and scan_rows(found[0]).count >= 1
+
+        wait_for(first_row_written, "the first sweep's first row", 60, 0.05)
         (run_a,) = [p.name for p in (tmp_path / "out_a").iterdir()]
         code = run_device.main(sweep_argv(shared_device, tmp_path, bundle_b, "out_b", "key_b"))
         err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]

@@ -19,6 +19,7 @@ from bench import run_device
 from bench.adb.target import RUN_FOLDER_PREFIX
 from bench.loopback import LoopbackDevice
 from bench.loopback.reaper import session_members
+from polling import wait_for
 from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 pytestmark = pytest.mark.slow  # runs whole sweeps in subprocesses
@@ -50,14 +51,7 @@ def processes_with(text: str) -> list[int]:
     return [pid for pid in found if alive(pid)]
 
 
-def wait_for(condition, what: str, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout_s} s")
+WAIT_S = 60
 
 
 def test_kill_9_of_a_loopback_sweep_ends_its_runner_and_the_next_sweep_removes_its_folder(tmp_path):
@@ -72,16 +66,16 @@ def test_kill_9_of_a_loopback_sweep_ends_its_runner_and_the_next_sweep_removes_i
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         runners = wait_for(lambda: [pid for pid in processes_with(f"{RUN_FOLDER_PREFIX}{sweep.pid}-")
-                                    if "splitbench_runner --model" in _cmdline(pid)], "the runner's start")
+                                    if "splitbench_runner --model" in _cmdline(pid)], "the runner's start", WAIT_S)
         session = os.getsid(runners[0])
         members = wait_for(lambda: [pid for pid in session_members(session) if alive(pid)]
                            if any("sleep 120" in _cmdline(pid) for pid in session_members(session)) else [],
-                           "the runner's sleep")
+                           "the runner's sleep", WAIT_S)
         assert runners[0] in members and len(members) >= 3  # sh -c, timeout, the runner, its sleep
     finally:
         sweep.send_signal(signal.SIGKILL)
         sweep.wait(timeout=30)
-    wait_for(lambda: not any(alive(pid) for pid in members), "the end of the runner's process group")
+    wait_for(lambda: not any(alive(pid) for pid in members), "the end of the runner's process group", WAIT_S)
     (leaked,) = temp_root.glob(f"{RUN_FOLDER_PREFIX}{sweep.pid}-*")  # kill -9 gave it no chance to clean up
 
     quick = write_script_bundle(tmp_path / "quick_bundle", f"echo {OK_JSON}\n")
@@ -119,7 +113,7 @@ def test_a_resume_ends_a_leftover_runner_of_its_run_and_marks_the_dead_session(t
                                  cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(ready.exists, "the escaping runner's own session")
+            wait_for(ready.exists, "the escaping runner's own session", WAIT_S)
             escaped = processes_with("splitbench_runner-escaped")
             pid_files = list((device.sandbox / "splitbench" / "runs").glob("*/runner.pid"))
             assert len(pid_files) == 1 and [int(pid_files[0].read_text())] == escaped

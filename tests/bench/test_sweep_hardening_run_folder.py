@@ -9,7 +9,6 @@ import shlex
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from bench import run_device
 from formats import run_folder
 from formats.run_folder import scan_rows
+from polling import wait_for
 from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,9 +77,7 @@ def test_a_second_resume_of_a_run_fails_at_once_and_writes_nothing(tmp_path, cap
     first = subprocess.Popen(resume, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while scan_rows(folder / "results.jsonl").count < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: scan_rows(folder / "results.jsonl").count >= 3, "the first resume's rows", 60, 0.05)
         assert scan_rows(folder / "results.jsonl").count == 3, "the first resume wrote no row in time"
         sessions_before = json.loads((folder / "run.json").read_text())["sessions"]
         code = run_device.main(resume[3:])
