@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from formats.errors import ResultsError
+from formats.json_file import JsonLinesWriter
 from formats.schema import build_record, check_schema, record_fields, versioned
 
 CLOUD_STAGE_ADVICE = "re-run the cloud stage"  # what to do about a damaged file of the split study's cloud stage
@@ -111,27 +111,12 @@ def check_cloud_row(data: Any, where: str) -> CloudRow:
         raise ResultsError(f"{where}: malformed cloud row ({error}); {CLOUD_STAGE_ADVICE}") from error
 
 
-class CloudRowWriter:
+class CloudRowWriter(JsonLinesWriter):
     """cloud.jsonl written afresh (an earlier file of the folder is replaced), one flushed, fsynced row at a time."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "w", encoding="utf-8")
-
-    def write(self, row: CloudRow) -> None:
-        self._handle.write(json.dumps(row.to_json(), sort_keys=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def __enter__(self) -> "CloudRowWriter":
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, append=False)
 
 
 def read_cloud_rows(path: Path | str) -> list[CloudRow]:

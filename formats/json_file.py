@@ -1,4 +1,5 @@
-"""The one way a single-document format file is written (atomically) and read back when it may be absent."""
+"""The one way a single-document format file is written (atomically) and read back when it may be absent, and the
+one way a JSON-lines file is written (a line at a time, each on disk before the next)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,26 @@ def read_json_if_present(path: Path | str, advice: str) -> Any | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ResultsError(f"{path} is not readable JSON ({error}); {advice}") from error
+
+
+class JsonLinesWriter:
+    """One record per line, as its compact `to_json()`, each flushed and fsynced before `write` returns, so a crash
+    loses no line already written. `append` keeps what the file holds; otherwise the file is started afresh."""
+
+    def __init__(self, path: Path | str, append: bool):
+        self.path = Path(path)
+        self._handle = open(self.path, "a" if append else "w", encoding="utf-8")
+
+    def write(self, record: Any) -> None:
+        self._handle.write(json.dumps(record.to_json(), separators=(",", ":")) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()

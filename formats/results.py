@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError, ResultsError
+from formats.json_file import JsonLinesWriter
 from formats.runner_result import check_runner_result
 from formats.schema import check_schema
 
@@ -182,23 +182,11 @@ def _offset_of_line(lines: list[bytes], number: int) -> int:
     return sum(len(line) + 1 for line in lines[:number - 1])
 
 
-class RowWriter:
+class RowWriter(JsonLinesWriter):
     """Appends rows to results.jsonl, one flushed and fsynced line each."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.handle = open(self.path, "a", encoding="utf-8")
+        super().__init__(path, append=True)
 
     def append(self, row: ResultRow) -> None:
-        self.handle.write(json.dumps(row.to_json(), separators=(",", ":")) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-
-    def close(self) -> None:
-        self.handle.close()
-
-    def __enter__(self) -> "RowWriter":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
+        self.write(row)
