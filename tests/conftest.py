@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from runner_builds import HOST_BUNDLE, LITE_BUNDLE, ensure_bundle
+from small_export_config import small_export_config
 
 if TYPE_CHECKING:
-    from export.config import ExportConfig
     from formats.manifest import Manifest
 
 SMALL_EXPORT_CACHE = "splitbench_small_export"
@@ -28,20 +28,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-
-
-def small_export_config(out_dir: Path) -> ExportConfig:
-    """VGG-16 at width/16 and 32x32 input: conv5_1..conv5_3 simple and reduced (default k), conv5_1 noisy
-    (variance 0.5), in xnnpack, portable and lite; no cloud programs (tests that need them export their own)."""
-    from export.config import ExportConfig
-
-    return ExportConfig(
-        out_dir=out_dir, width_divisor=16, input_size=32,
-        splits=("conv5_1", "conv5_2", "conv5_3"),
-        backends=("xnnpack", "portable", "lite"), cloud_backends=(),
-        noise_variance=0.5, noise_splits=("conv5_1",),
-        calibration_count=16,
-    )
 
 
 @pytest.fixture(scope="session")

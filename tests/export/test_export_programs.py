@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import small_export_config
+from small_export_config import small_export_config
 from export.config import ExportConfig
 from formats.manifest import program_file
 from export.models import ModelShape, file_sha256, seeded_vgg16
