@@ -175,6 +175,11 @@ def try_acquire(connection: ShellConnection, root: str, owner: LockOwner) -> Loc
     return LockState(acquired=False, owner=parse_owner(sections.get("owner", "")), age_s=age_s)
 
 
+def seconds_since_modified(quoted_path: str) -> str:
+    """Shell arithmetic: seconds since `quoted_path` was last modified, by the device's clock (0 when absent)."""
+    return f"$(( $(date +%s) - $(stat -c %Y {quoted_path} 2>/dev/null || date +%s) ))"
+
+
 def stale_reason(owner: LockOwner | None, age_s: float | None, run_id: str) -> str | None:
     """Why the lock may be taken over, or None while its owner may be alive.
 
@@ -191,28 +196,28 @@ def stale_reason(owner: LockOwner | None, age_s: float | None, run_id: str) -> s
     return None
 
 
-def take_over_script(root: str, stale: LockOwner | None, token: str, stale_after_s: float) -> str:
+def take_over_script(root: str, stale: LockOwner | None, token: str) -> str:
     """Move the stale lock aside (atomic rename) only while it is still the one judged stale, then delete it.
 
     Sweeps that judge the same lock stale at once take turns: each first makes ``sweep.lock.takeover-<stale
     token>`` (atomic mkdir), so between one sweep's check and its move no other sweep can put its own new lock
     in place and see it moved. A turn left by a sweep that died inside it is cleared after TAKEOVER_TURN_S. A
-    lock without an owner file is taken only while it is still older than `stale_after_s` (a sweep that has
+    lock without an owner file is taken only while it is still older than STALE_MARGIN_S (a sweep that has
     just made it has not written its owner file yet)."""
     lock = posixpath.join(root, LOCK_DIR_NAME)
     turn = shlex.quote(posixpath.join(root, f"{LOCK_DIR_NAME}.takeover-{stale.token if stale else 'unowned'}"))
     aside = shlex.quote(posixpath.join(root, f"{LOCK_DIR_NAME}.stale-{token}"))
     owner = shlex.quote(posixpath.join(lock, OWNER_FILE))
+    quoted_lock = shlex.quote(lock)
     if stale is not None:
         same = f"grep -qx {shlex.quote('token=' + stale.token)} {owner} 2>/dev/null"
     else:
-        same = (f"[ ! -e {owner} ] && [ $(( $(date +%s) - $(stat -c %Y {shlex.quote(lock)} 2>/dev/null || date +%s) ))"
-                f" -gt {int(stale_after_s)} ]")
+        same = f"[ ! -e {owner} ] && [ {seconds_since_modified(quoted_lock)} -gt {int(STALE_MARGIN_S)} ]"
     return "\n".join([
         f"if mkdir {turn} 2>/dev/null; then",
-        f"  if {same}; then mv {shlex.quote(lock)} {aside} 2>/dev/null && rm -rf {aside}; fi",
+        f"  if {same}; then mv {quoted_lock} {aside} 2>/dev/null && rm -rf {aside}; fi",
         f"  rmdir {turn}",
-        f"elif [ $(( $(date +%s) - $(stat -c %Y {turn} 2>/dev/null || date +%s) )) -gt {int(TAKEOVER_TURN_S)} ]; then",
+        f"elif [ {seconds_since_modified(turn)} -gt {int(TAKEOVER_TURN_S)} ]; then",
         f"  rmdir {turn} 2>/dev/null",
         "fi",
         "true",
@@ -231,8 +236,7 @@ def acquire_device_lock(connection: ShellConnection, root: str, run_id: str,
         reason = stale_reason(state.owner, state.age_s, run_id)
         if reason is None:
             raise DeviceInUse(in_use_message(serial, root, state))
-        limit_s = state.owner.stale_after_s if state.owner is not None else STALE_MARGIN_S
-        run_script(connection, take_over_script(root, state.owner, owner.token, limit_s), timeout_s=60)
+        run_script(connection, take_over_script(root, state.owner, owner.token), timeout_s=60)
         takeover = LockTakeover(previous_owner=state.owner.to_json() if state.owner else None, reason=reason)
     raise DeviceInUse(f"{serial}: could not take over the stale sweep lock {root}/{LOCK_DIR_NAME}: another sweep "
                       "took it first or is taking it over; wait for it to finish, then run again (a takeover left "
