@@ -106,7 +106,8 @@ def operator_times(program: Path, core: int, iterations: int) -> dict[str, float
     totals: dict[str, float] = {}
     for event in profile_events(etdump):
         if event.kind == "delegate_operator":
-            totals[operator_kind(event.name)] = totals.get(operator_kind(event.name), 0.0) + event.median_ms
+            kind = operator_kind(event.name)
+            totals[kind] = totals.get(kind, 0.0) + event.median_ms
     return totals
 
 
@@ -114,19 +115,20 @@ def _ms(value: float | None) -> str:
     return f"{value:>9.3f}" if value is not None else f"{'-':>9}"
 
 
-def operator_lines(arch: str, fp32: ProgramEntry, manifest_path: Path, core: int, iterations: int) -> list[str]:
-    """fp32 beside int8 per operator kind, for `fp32` and its int8 twin (same configuration)."""
-    int8 = next(entry for entry in load_manifest(manifest_path).programs
+def operator_lines(arch: str, fp32: ProgramEntry, programs: list[ProgramEntry], manifest_path: Path, core: int,
+                   iterations: int) -> list[str]:
+    """fp32 beside int8 per operator kind, for `fp32` and its int8 twin among `programs` (same configuration)."""
+    int8 = next(entry for entry in programs
                 if entry.configuration == fp32.configuration and entry.backend == "xnnpack_int8")
-    times = {entry.backend: operator_times(program_file(manifest_path, entry), core, iterations)
-             for entry in (fp32, int8)}
-    kinds = sorted(set(times["xnnpack"]) | set(times["xnnpack_int8"]),
-                   key=lambda kind: -max(times["xnnpack"].get(kind, 0.0), times["xnnpack_int8"].get(kind, 0.0)))
+    fp32_times, int8_times = (operator_times(program_file(manifest_path, entry), core, iterations)
+                              for entry in (fp32, int8))
+    kinds = sorted(set(fp32_times) | set(int8_times),
+                   key=lambda kind: -max(fp32_times.get(kind, 0.0), int8_times.get(kind, 0.0)))
+    rows = [(kind, fp32_times.get(kind), int8_times.get(kind)) for kind in kinds]
+    rows.append(("(all)", sum(fp32_times.values()), sum(int8_times.values())))
     lines = [f"\n{arch} {fp32.configuration}: XNNPACK operators per kind (sum of medians, ms)",
              f"{'operator kind':<36} {'fp32_ms':>9} {'int8_ms':>9} {'fp32/int8':>9}"]
-    for kind in kinds + ["(all)"]:
-        a = sum(times["xnnpack"].values()) if kind == "(all)" else times["xnnpack"].get(kind)
-        b = sum(times["xnnpack_int8"].values()) if kind == "(all)" else times["xnnpack_int8"].get(kind)
+    for kind, a, b in rows:
         ratio = f"{a / b:>9.2f}" if a and b else f"{'-':>9}"
         lines.append(f"{kind:<36} {_ms(a)} {_ms(b)} {ratio}")
     return lines
@@ -145,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for arch in parse_name_list(args.arch, "--arch"):
             manifest_path = export_arch(arch, args, folder / arch)
-            for entry in load_manifest(manifest_path).programs:
+            programs = load_manifest(manifest_path).programs
+            for entry in programs:
                 result = run_runner(program_file(manifest_path, entry), args.core, args.iterations)
                 lines.append(row(arch, entry, result))
                 print(lines[-1], file=sys.stderr, flush=True)
                 if args.operators and entry.backend == "xnnpack":
-                    operators += operator_lines(arch, entry, manifest_path, args.core, args.iterations)
+                    operators += operator_lines(arch, entry, programs, manifest_path, args.core, args.iterations)
     except (ExportError, RuntimeError, CloudStageError) as error:
         print(f"bench_int8: error: {error}", file=sys.stderr)
         return 2

@@ -49,10 +49,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def relative_error(approximate: torch.Tensor, reference: torch.Tensor) -> float:
-    return float(torch.linalg.vector_norm(approximate - reference) / torch.linalg.vector_norm(reference))
-
-
 def int8_errors(model: torch.nn.Module, arch: str, points: list[str], calibration: torch.Tensor,
                 heldout: torch.Tensor) -> dict[str, dict]:
     """Per split point: cosine and relative error of the PT2E-converted client against the fp32 client."""
@@ -71,7 +67,7 @@ def int8_errors(model: torch.nn.Module, arch: str, points: list[str], calibratio
 
 def fp32_noise_growth(model: torch.nn.Module, arch: str, inject_at: str, relative_size: float,
                       heldout: torch.Tensor) -> dict[str, float]:
-    """Relative error at every split point from `arch`'s first one on, after noise of `relative_size` at `inject_at`."""
+    """Relative error at every split point from `inject_at` on, after noise of `relative_size` added at `inject_at`."""
     generator = torch.Generator().manual_seed(NOISE_SEED)
     clean, noisy, growth = heldout.clone(), None, {}
     with torch.no_grad():
@@ -83,7 +79,7 @@ def fp32_noise_growth(model: torch.nn.Module, arch: str, inject_at: str, relativ
                 noise = torch.randn(clean.shape, generator=generator)
                 noisy = clean + noise * (relative_size * torch.linalg.vector_norm(clean) / torch.linalg.vector_norm(noise))
             if noisy is not None:
-                growth[name] = relative_error(noisy, clean)
+                growth[name] = compare_outputs(noisy, clean, class_scores=False)["relative_error"]
     return growth
 
 
