@@ -17,7 +17,7 @@ from analysis.reproduction import (
     ratio_explanations,
 )
 from analysis.run_context import RunContext
-from analysis.significance import significance_text
+from stats.significance import significance_text
 from analysis.tidy import TidyTables
 
 KB_PER_MB = 1024.0
@@ -184,7 +184,7 @@ def _summary_section(summary: pd.DataFrame) -> str:
              "Inference statistics pool every timed inference of every successful launch (std: sample standard "
              "deviation; p5/p95/IQR: linear interpolation; CV = std / mean). The median's 95% interval is a bootstrap "
              "(2000 resamples) over samples, or over whole launches when the launches' medians differ by more than the "
-             "samples' interval (analysis/confidence.py). Preempted = share of samples whose wall time exceeded the "
+             "samples' interval (stats/confidence.py). Preempted = share of samples whose wall time exceeded the "
              "thread's CPU time by more than max(2%, 0.2 ms) (runner result v2; empty for older results). Load and "
              "memory columns are medians over launches. GFLOP/s = the program's FLOPs / median inference time; % of "
              "peak = that over the pinned core's peak fp32 FMA rate as the runner measured it (--measure-peak). "

@@ -1,14 +1,13 @@
 """Which differences of median inference time the 95 % intervals can tell apart.
 
 Each configuration is compared, per device, core, threads and backend, with the full model and with the configuration
-before it in the paper's order. A difference is significant when the two medians' intervals (analysis.confidence) do
-not overlap, a conservative rule: non-overlapping 95 % intervals mean a difference at well below the 5 % level;
-overlapping ones are reported as "not significant" rather than as equal.
+before it in the paper's order, by the rule of stats.significance.
 """
 
 import pandas as pd
 
 from formats.paper import FULL_CONFIGURATION, order_configurations
+from stats import significance
 
 PANEL_KEYS = ["device", "core", "threads", "arch", "backend"]
 COLUMNS = PANEL_KEYS + [
@@ -18,7 +17,8 @@ COLUMNS = PANEL_KEYS + [
 
 
 def intervals_overlap(a: pd.Series, b: pd.Series) -> bool:
-    return bool(a["median_ci_low_ms"] <= b["median_ci_high_ms"] and b["median_ci_low_ms"] <= a["median_ci_high_ms"])
+    return bool(significance.intervals_overlap(a["median_ci_low_ms"], a["median_ci_high_ms"],
+                                               b["median_ci_low_ms"], b["median_ci_high_ms"]))
 
 
 def _versus(row: pd.Series, other: pd.Series | None) -> tuple[float, object]:
@@ -49,9 +49,3 @@ def compare_medians(summary: pd.DataFrame) -> pd.DataFrame:
                 "vs_previous_ratio": vs_previous[0], "vs_previous_significant": vs_previous[1],
             })
     return pd.DataFrame(records, columns=COLUMNS)
-
-
-def significance_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return "yes" if value else "not significant"

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.confidence import median_interval
+from stats.confidence import median_interval
 from analysis.errors import AnalysisError
 from formats.paper import backend_sort_key, configuration_sort_key
 
@@ -54,7 +54,7 @@ CI_COLUMNS = ["median_ci_low_ms", "median_ci_high_ms", "median_ci_half_width_pct
 
 
 def _interval_record(group: pd.DataFrame) -> dict:
-    """The median's 95 % interval (analysis.confidence) and the share of samples the runner saw preempted."""
+    """The median's 95 % interval (stats.confidence) and the share of samples the runner saw preempted."""
     interval = median_interval([launch["time_ms"].tolist() for _, launch in group.groupby("run_id_launch", sort=False)])
     flags = group["preempted"].dropna() if "preempted" in group else pd.Series(dtype=object)
     return {

@@ -65,8 +65,8 @@ class SweepStopped(BenchError):
         self.run_id = run_id
 
 
-class LoopbackDeviceError(BenchError):
-    """The loopback ADB device could not start or was misconfigured (sandbox, port, key list)."""
+class LoopbackStartFailed(BenchError):
+    """The loopback ADB device that a run starts for itself could not start (its own LoopbackDeviceError says why)."""
 
 
 class SettingsError(BenchError):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from bench.errors import LoopbackDeviceError
+from bench.errors import DeviceUnreachable
 
 
 def free_local_port() -> int:
@@ -28,8 +28,8 @@ def _wait_for_server(port: int, server: subprocess.Popen, timeout_s: float) -> N
             return
         except OSError:
             if time.monotonic() > deadline or server.poll() is not None:
-                raise LoopbackDeviceError(f"the adb server did not start on port {port}; "
-                                          f"check that `adb version` works") from None
+                raise DeviceUnreachable(f"the adb server did not start on port {port}; "
+                                        f"check that `adb version` works") from None
             time.sleep(0.05)
 
 

@@ -21,7 +21,7 @@ from bench.adb.connection import connect
 from bench.adb.keys import ensure_key_pair
 from bench.errors import BenchError
 from scripts.adb_server import private_adb_server
-from bench.loopback.device import LoopbackDevice
+from loopback.device import LoopbackDevice
 
 
 @dataclass(frozen=True)

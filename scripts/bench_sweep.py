@@ -42,7 +42,7 @@ def device_serial(serial_spec: str):
     if serial_spec != LOOPBACK_SERIAL:
         yield serial_spec
         return
-    from bench.loopback import LoopbackDevice
+    from loopback import LoopbackDevice
 
     with tempfile.TemporaryDirectory(prefix="splitbench-bench-sweep-") as sandbox:
         with LoopbackDevice(sandbox) as device:

@@ -1,5 +1,6 @@
 """Shared fixtures. `small_export` is the reduced-size export every stage's tests can run against;
-`host_runner_bundle` and `lite_runner_bundle` are the host builds of the runner.
+`host_runner_bundle` and `lite_runner_bundle` are the host builds of the runner; `device` is a loopback device
+and `outside` a host folder no device path may reach (for the bench and the loopback tests).
 
 export/ (and with it torch) is imported inside the fixtures, so test modules that do not use them
 collect without loading torch.
@@ -62,3 +63,21 @@ def host_runner_bundle() -> Path:
 def lite_runner_bundle() -> Path:
     """The host build of the runner with TorchScript Lite (links libtorch; about 450 MB)."""
     return ensure_bundle(LITE_BUNDLE, "--with-lite")
+
+
+@pytest.fixture
+def device(tmp_path):
+    """A loopback ADB device serving its own sandbox below tmp_path, stopped after the test."""
+    from loopback import LoopbackDevice
+
+    with LoopbackDevice(tmp_path / "sandbox") as loopback:
+        yield loopback
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A host folder beside the device's sandbox, with a file no device path may reach."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_text("host secret\n")
+    return folder

@@ -153,14 +153,14 @@ def _unreachable_message(serial: DeviceSerial, reason: object) -> str:
     return (
         f"no ADB device answered at {serial.text} ({reason}): is the device on and `adb tcpip 5555` done "
         "(or Wi-Fi debugging on)? For tests without a phone, start the loopback device "
-        "(python -m bench.loopback --sandbox DIR)"
+        "(python -m loopback --sandbox DIR)"
     )
 
 
 def _open_adb_device(serial: DeviceSerial, timeout_s: float) -> AdbDevice:
     if serial.kind is SerialKind.LOOPBACK:
         raise InvalidSerial(
-            "`loopback` names a device this program starts itself: start bench.loopback.LoopbackDevice "
+            "`loopback` names a device this program starts itself: start loopback.LoopbackDevice "
             "and connect to its .serial (127.0.0.1:PORT)"
         )
     if serial.kind is SerialKind.TCP:

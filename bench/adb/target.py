@@ -14,7 +14,9 @@ from bench.adb.connection import connect
 from bench.host_processes import pid_alive
 from bench.adb.keys import ensure_key_pair
 from bench.adb.serials import LOOPBACK_ABIS, LOOPBACK_SERIAL
-from bench.loopback import LoopbackDevice
+from bench.errors import LoopbackStartFailed
+from loopback import LoopbackDevice
+from loopback.errors import LoopbackDeviceError
 
 __all__ = ["LOOPBACK_SERIAL", "device_connector", "loopback_device_for_run"]
 
@@ -54,8 +56,13 @@ def loopback_device_for_run(**device_options) -> Iterator[tuple[LoopbackDevice, 
         run_key = ensure_key_pair(key_dir / RUN_KEY_NAME)
         sandbox = folder / "sandbox"
         sandbox.mkdir(mode=0o700)
-        with LoopbackDevice(sandbox, port=0, auth_required=True, adb_keys_path=Path(f"{run_key}.pub"),
-                            state_dir_parent=folder, **device_options) as device:
+        device = LoopbackDevice(sandbox, port=0, auth_required=True, adb_keys_path=Path(f"{run_key}.pub"),
+                                state_dir_parent=folder, **device_options)
+        try:
+            device.start()
+        except LoopbackDeviceError as error:
+            raise LoopbackStartFailed(str(error)) from error
+        with device:
             yield device, run_key
 
 

@@ -12,8 +12,8 @@ from bench.adb.scripts import ShellConnection, run_script, section_marker, split
 from formats.abi import abi_of_machine
 from formats.device_facts import CoreFacts, DeviceFacts, ThermalZoneFacts
 
-# Properties splitbench's loopback device sets about itself (bench/loopback/host_properties.py).
-LOOPBACK_PROPERTY = "ro.splitbench.loopback"
+# Properties splitbench's loopback device sets about itself (loopback/host_properties.py).
+LOOPBACK_PROPERTY = "ro.splitloopback"
 CPU_EMULATION_PROPERTY = "ro.splitbench.cpu_emulation"
 
 DEVICE_WORK_ROOT = "/data/local/tmp"

@@ -1,13 +1,13 @@
 """The optional stopping rule: add launches to a program until its median is sure enough, or a cap is reached.
 
 Like pyperf's and the TFLite benchmark tool's time and count caps, but on the width of the median's 95 %
-interval (analysis.confidence, the same interval the report gives): with --target-ci-pct P, a program whose
+interval (stats.confidence, the same interval the report gives): with --target-ci-pct P, a program whose
 interval is wider than +-P % of its median gets another launch, up to --max-launches.
 """
 
 from __future__ import annotations
 
-from analysis.confidence import MedianInterval, median_interval
+from stats.confidence import MedianInterval, median_interval
 from bench.sweep.settings import SweepConfig
 
 

@@ -1,4 +1,4 @@
-"""The median's 95 % interval (analysis.confidence), against values worked out here, and the significance rule."""
+"""The median's 95 % interval (stats.confidence), against values worked out here, and the significance rule."""
 
 import math
 from itertools import product
@@ -7,7 +7,7 @@ from statistics import median
 import pandas as pd
 import pytest
 
-from analysis.confidence import median_interval, percentile_interval
+from stats.confidence import median_interval, percentile_interval
 from analysis.significance import compare_medians
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.confidence import median_interval
+from stats.confidence import median_interval
 from analysis.tidy import preempted_sample
 from runner_helpers import allowed_core, run_runner
 

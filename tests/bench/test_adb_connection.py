@@ -20,7 +20,7 @@ from bench.errors import (
     InsufficientStorage,
     TransferFailed,
 )
-from bench.loopback import FaultPlan, LoopbackDevice
+from loopback import FaultPlan, LoopbackDevice
 from bench.adb.serials import InvalidSerial
 
 AWKWARD_NAME = "model 'v1' \"final\" $HOME;`x`.pte"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.adb.keys import ensure_key_pair
-from bench.loopback import LoopbackDevice
+from loopback import LoopbackDevice
 from scripts.adb_server import private_adb_server
 
 pytestmark = pytest.mark.slow  # exports programs or drives a real adb server

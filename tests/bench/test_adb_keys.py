@@ -3,7 +3,7 @@ import stat
 from adb_shell.auth.sign_pythonrsa import PythonRSASigner
 
 from bench.adb.keys import ensure_key_pair, load_signer
-from bench.loopback.accepted_keys import parse_android_public_key, signature_matches
+from loopback.accepted_keys import parse_android_public_key, signature_matches
 
 
 def test_key_is_created_with_mode_0600(tmp_path):

@@ -139,7 +139,7 @@ def test_ctrl_c_keeps_rows_prints_resume_command_and_resume_finishes(small_expor
 def test_a_device_lost_for_good_is_a_partial_sweep_with_exit_code_1(small_export, host_runner_bundle, tmp_path,
                                                                      capsys, monkeypatch):
     from bench.adb.connection import connect
-    from bench.loopback import LoopbackDevice
+    from loopback import LoopbackDevice
 
     manifest_path, _ = small_export
     with LoopbackDevice(tmp_path / "sandbox") as device:

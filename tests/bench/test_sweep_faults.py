@@ -13,7 +13,7 @@ import pytest
 from bench.adb.connection import connect
 from bench.adb.reconnect import DeviceLink
 from bench.errors import InsufficientStorage, SweepStopped
-from bench.loopback import FaultPlan, LoopbackDevice
+from loopback import FaultPlan, LoopbackDevice
 from formats.run_folder import scan_rows
 from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.settings import SweepConfig

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.adb.keys import ensure_key_pair
-from bench.loopback import LoopbackDevice
+from loopback import LoopbackDevice
 from polling import wait_for
 from scripts.adb_server import private_adb_server
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench import run_device
-from bench.loopback import LoopbackDevice
+from loopback import LoopbackDevice
 from formats.run_folder import scan_rows
 from polling import wait_for
 from sweep_fakes import runner_result_json, write_manifest, write_script_bundle

@@ -17,8 +17,8 @@ import pytest
 
 from bench import run_device
 from bench.adb.target import RUN_FOLDER_PREFIX
-from bench.loopback import LoopbackDevice
-from bench.loopback.reaper import session_members
+from loopback import LoopbackDevice
+from loopback.reaper import session_members
 from polling import wait_for
 from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 

@@ -10,7 +10,7 @@ import pytest
 
 from bench import run_device
 from bench.device import facts
-from bench.loopback import wire
+from loopback import wire
 from sweep_fakes import write_manifest
 
 

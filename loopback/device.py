@@ -11,23 +11,23 @@ import threading
 import time
 from pathlib import Path
 
-from bench.errors import LoopbackDeviceError
-from bench.loopback.abi_mode import (
+from loopback.errors import LoopbackDeviceError
+from loopback.abi_mode import (
     ARM64_MACHINE,
     EMULATED_KERNEL_OS,
     arm64_properties,
     check_arm64_emulation,
     emulated_abi,
 )
-from bench.loopback.accepted_keys import AcceptedKeys
-from bench.loopback.connection import AuthPolicy, Connection
-from bench.loopback.faults import FaultCounters, FaultPlan
-from bench.loopback.host_properties import host_properties
-from bench.loopback.peer_uid import peer_uid
-from bench.loopback.services import service_runner
-from bench.loopback.shell_service import ProcessRegistry, ShellEnvironment
-from bench.loopback.shims import write_shims
-from bench.loopback.storage import DeviceStorage, sandbox_path_is_safe
+from loopback.accepted_keys import AcceptedKeys
+from loopback.connection import AuthPolicy, Connection
+from loopback.faults import FaultCounters, FaultPlan
+from loopback.host_properties import host_properties
+from loopback.peer_uid import peer_uid
+from loopback.services import service_runner
+from loopback.shell_service import ProcessRegistry, ShellEnvironment
+from loopback.shims import write_shims
+from loopback.storage import DeviceStorage, sandbox_path_is_safe
 
 DEVICE_FEATURES = ("shell_v2", "cmd")
 DEFAULT_MAX_CONNECTIONS = 16
@@ -63,7 +63,7 @@ class LoopbackDevice:
     stream that sends nothing for `idle_timeout_s` is closed.
 
     abi: None (or this host's own ABI) runs as today; "arm64-v8a" makes an emulated Android arm64 phone
-    (bench.loopback.abi_mode), which needs qemu-aarch64 registered with binfmt_misc.
+    (loopback.abi_mode), which needs qemu-aarch64 registered with binfmt_misc.
     state_dir_parent: where the device's own temporary state folder (shims) goes (default: the system's).
     """
 

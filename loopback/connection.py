@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from bench.loopback import wire
-from bench.loopback.accepted_keys import AcceptedKeys, MalformedPublicKey
-from bench.loopback.stream import Stream, StreamClosed
+from loopback import wire
+from loopback.accepted_keys import AcceptedKeys, MalformedPublicKey
+from loopback.stream import Stream, StreamClosed
 
 _LOG = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.adb.keys import ensure_key_pair
-from bench.loopback import LoopbackDevice
+from loopback import LoopbackDevice
 from scripts.adb_server import private_adb_server
 
 pytestmark = pytest.mark.slow  # drives a real adb server

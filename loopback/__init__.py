@@ -14,14 +14,14 @@ a key pair made for the run.
     with LoopbackDevice("/tmp/sandbox") as device:
         connection = bench.adb.connection.connect(device.serial)
 
-or, in a terminal: `python -m bench.loopback --port 5555 --sandbox DIR [--auth --adb-keys FILE]`
+or, in a terminal: `python -m loopback --port 5555 --sandbox DIR [--auth --adb-keys FILE]`
 (the adb server lists a device on an odd port 5555-5585 by itself, as emulator-(port-1)).
 
 Faults for tests: storage_quota_bytes, FaultPlan(drop_after_commands, drop_after_bytes),
 device.drop_connections(), device.refuse_connections(duration_s).
 """
 
-from bench.loopback.device import LoopbackDevice
-from bench.loopback.faults import FaultPlan
+from loopback.device import LoopbackDevice
+from loopback.faults import FaultPlan
 
 __all__ = ["LoopbackDevice", "FaultPlan"]

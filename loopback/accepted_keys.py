@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
-from bench.errors import LoopbackDeviceError
+from loopback.errors import LoopbackDeviceError
 
 _MODULUS_BYTES = 256
 _ANDROID_PUBLIC_KEY_FORMAT = f"<II{_MODULUS_BYTES}s{_MODULUS_BYTES}sI"

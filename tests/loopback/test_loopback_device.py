@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import LoopbackDeviceError
-from bench.loopback import LoopbackDevice
-from bench.loopback import wire
-from bench.loopback.shell_service import exit_status_byte
-from bench.loopback.storage import DeviceStorage
+from loopback.errors import LoopbackDeviceError
+from loopback import LoopbackDevice
+from loopback import wire
+from loopback.shell_service import exit_status_byte
+from loopback.storage import DeviceStorage
 from loopback_raw_host import RawHost
 from polling import wait_for
 
@@ -145,7 +145,7 @@ def test_cli_serves_until_terminated(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.loopback", "--port", str(port), "--sandbox", str(tmp_path / "sandbox")],
+        [sys.executable, "-m", "loopback", "--port", str(port), "--sandbox", str(tmp_path / "sandbox")],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -161,7 +161,7 @@ def test_cli_serves_until_terminated(tmp_path):
 
 def test_cli_bad_sandbox_is_one_error_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bench.loopback", "--port", "0", "--sandbox", str(tmp_path / "a b")],
+        [sys.executable, "-m", "loopback", "--port", "0", "--sandbox", str(tmp_path / "a b")],
         cwd=REPO, capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 2
@@ -183,14 +183,14 @@ def test_sync_list_shows_pushed_files_with_their_sizes(device):
 
 
 def test_negative_fault_settings_are_refused():
-    from bench.loopback import FaultPlan
+    from loopback import FaultPlan
 
     with pytest.raises(LoopbackDeviceError, match="drop_after_bytes"):
         FaultPlan(drop_after_bytes=-1)
 
 
 def test_getprop_shim_answers_known_unknown_and_default(tmp_path):
-    from bench.loopback.shims import getprop_script
+    from loopback.shims import getprop_script
 
     script = tmp_path / "getprop"
     script.write_text(getprop_script({"ro.product.model": "it's a 'model'", "ro.build.version.sdk": "0"}))

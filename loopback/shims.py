@@ -11,7 +11,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from bench.loopback.storage import DEVICE_DATA_MOUNT
+from loopback.storage import DEVICE_DATA_MOUNT
 
 
 def _write_executable(path: Path, text: str) -> None:

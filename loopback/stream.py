@@ -6,7 +6,7 @@ import queue
 import threading
 from typing import Callable
 
-from bench.loopback import wire
+from loopback import wire
 
 
 class StreamClosed(Exception):

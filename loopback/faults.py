@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from bench.errors import LoopbackDeviceError
+from loopback.errors import LoopbackDeviceError
 
 
 @dataclass

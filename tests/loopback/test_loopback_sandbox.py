@@ -11,7 +11,7 @@ from adb_shell import exceptions as adb_errors
 from adb_shell.adb_device import AdbDeviceTcp
 from loopback_raw_host import RawHost
 
-from bench.loopback import LoopbackDevice, wire
+from loopback import LoopbackDevice, wire
 
 TIMEOUT_S = 10
 

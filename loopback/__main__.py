@@ -1,4 +1,4 @@
-"""python -m bench.loopback --port 5555 --sandbox DIR [--auth ...] [--abi arm64-v8a]: run a loopback ADB device until Ctrl-C."""
+"""python -m loopback --port 5555 --sandbox DIR [--auth ...] [--abi arm64-v8a]: run a loopback ADB device until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import signal
 import sys
 import threading
 
-from bench.errors import BenchError
-from bench.loopback.abi_mode import ARM64_ABI
-from bench.loopback.device import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS, LoopbackDevice
-from bench.loopback.faults import FaultPlan
+
+from loopback.errors import LoopbackDeviceError
+from loopback.abi_mode import ARM64_ABI
+from loopback.device import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS, LoopbackDevice
+from loopback.faults import FaultPlan
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.loopback",
+        prog="python -m loopback",
         description="Run an ADB device on this host (device side of the protocol). On an odd port in 5555-5585 "
         "the adb server lists it by itself as emulator-(port-1); otherwise `adb connect HOST:PORT`.",
     )
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         device = _device_from(args)
         device.start()
-    except BenchError as error:
+    except LoopbackDeviceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"loopback device {device.serial} serving {device.sandbox} as /data/local/tmp (Ctrl-C to stop)", flush=True)

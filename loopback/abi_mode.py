@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.errors import LoopbackDeviceError
-from bench.loopback.host_properties import LOOPBACK_PRODUCT_NAME, android_abi, host_machine
+from loopback.errors import LoopbackDeviceError
+from loopback.host_properties import LOOPBACK_PRODUCT_NAME, android_abi, host_machine
 
 ARM64_ABI = "arm64-v8a"
 ARM64_MACHINE = "aarch64"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable
 
-from bench.loopback.shell_service import ShellEnvironment, run_shell_v1, run_shell_v2
-from bench.loopback.stream import Stream
-from bench.loopback.sync_service import SyncSession
+from loopback.shell_service import ShellEnvironment, run_shell_v1, run_shell_v2
+from loopback.stream import Stream
+from loopback.sync_service import SyncSession
 
 
 def service_runner(service: str, environment: ShellEnvironment) -> Callable[[Stream], None] | None:

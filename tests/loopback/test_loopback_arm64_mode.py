@@ -12,9 +12,9 @@ import pytest
 
 from bench.device.facts import collect_device_facts, parse_cpu_list
 from bench.adb.target import device_connector
-from bench.errors import LoopbackDeviceError
-from bench.loopback import LoopbackDevice
-from bench.loopback.abi_mode import check_arm64_emulation
+from loopback.errors import LoopbackDeviceError
+from loopback import LoopbackDevice
+from loopback.abi_mode import check_arm64_emulation
 from bench.adb.serials import SerialKind, parse_serial
 
 pytestmark = pytest.mark.slow  # cross-compiles an aarch64 program

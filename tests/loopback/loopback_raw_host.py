@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from bench.loopback import wire
+from loopback import wire
 
 
 class RawHost:

@@ -19,8 +19,8 @@ import struct
 import tempfile
 from pathlib import Path
 
-from bench.loopback.storage import DEVICE_TMP_DIR, DeviceStorage
-from bench.loopback.stream import Stream, StreamClosed
+from loopback.storage import DEVICE_TMP_DIR, DeviceStorage
+from loopback.stream import Stream, StreamClosed
 
 MAX_PATH_BYTES = 1024
 MAX_DATA_CHUNK_BYTES = 64 * 1024

@@ -15,9 +15,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.loopback.reaper import SessionReaper, session_members
-from bench.loopback.storage import DeviceStorage
-from bench.loopback.stream import Stream, StreamClosed
+from loopback.reaper import SessionReaper, session_members
+from loopback.storage import DeviceStorage
+from loopback.stream import Stream, StreamClosed
 
 V2_STDIN = 0
 V2_STDOUT = 1
@@ -83,7 +83,7 @@ class ProcessRegistry:
     def __init__(self) -> None:
         self._processes: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
-        self._reaper = SessionReaper()  # kills the sessions left if this process dies (bench.loopback.reaper)
+        self._reaper = SessionReaper()  # kills the sessions left if this process dies (loopback.reaper)
 
     def add(self, process: subprocess.Popen) -> None:
         with self._lock:

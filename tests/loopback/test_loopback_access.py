@@ -14,9 +14,10 @@ from loopback_raw_host import RawHost
 from bench.adb.connection import connect
 from bench.adb.keys import ensure_key_pair
 from bench.adb.target import device_connector, loopback_device_for_run
-from bench.errors import AuthenticationFailed, LoopbackDeviceError
-from bench.loopback import LoopbackDevice, wire
-from bench.loopback.peer_uid import peer_uid
+from bench.errors import AuthenticationFailed
+from loopback.errors import LoopbackDeviceError
+from loopback import LoopbackDevice, wire
+from loopback.peer_uid import peer_uid
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,7 +96,7 @@ def test_listening_beyond_loopback_without_auth_is_refused(tmp_path):
 
 def test_cli_host_beyond_loopback_without_auth_is_one_error_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bench.loopback", "--host", "0.0.0.0", "--port", "0", "--sandbox", str(tmp_path / "s")],
+        [sys.executable, "-m", "loopback", "--host", "0.0.0.0", "--port", "0", "--sandbox", str(tmp_path / "s")],
         cwd=REPO, capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 2
