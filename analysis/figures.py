@@ -13,8 +13,8 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from analysis.configurations import display_name  # noqa: E402
 from analysis.devices import device_label  # noqa: E402
-from formats.paper import order_backends, order_configurations  # noqa: E402
 from analysis.run_context import RunContext  # noqa: E402
+from formats.paper import order_backends, order_configurations  # noqa: E402
 
 PANEL_KEYS = ["device", "core", "threads", "arch"]
 BACKEND_COLOURS = {"xnnpack": "#1f77b4", "portable": "#d62728", "lite": "#2ca02c"}

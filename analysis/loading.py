@@ -1,9 +1,10 @@
 """Reads results folders (formats.run_folder: results.jsonl + run.json) into checked rows, keeping track of
 what was skipped: an unfinished last line, a missing run.json, a launch listed twice."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from analysis.errors import EmptyResults, ResultsNotFound
 from formats.results import RESULTS_FILE, read_rows

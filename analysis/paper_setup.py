@@ -3,8 +3,8 @@
 import pandas as pd
 
 from analysis.devices import device_label, timings_are_emulated
-from formats.paper import order_backends
 from analysis.run_context import VGG16_FULL_PARAM_COUNT, RunContext
+from formats.paper import order_backends
 
 PAPER_DEVICE = "Google (Huawei) Nexus 6P (Snapdragon 810 v2.1, 3 GB LPDDR4, Android 7.1.2)"
 PAPER_RUNTIME = "Caffe Mobile v1.0"

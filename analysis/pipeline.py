@@ -1,19 +1,25 @@
 """The whole analysis: load, tidy, summarise, compare with the paper, draw, and write tables and report.md."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
 from analysis.errors import AnalysisError
-from analysis.figures import (FigureFiles, plot_inference_time, plot_int8_comparison, plot_load_time, plot_memory,
-                              plot_peak_fraction)
+from analysis.figures import (
+    FigureFiles,
+    plot_inference_time,
+    plot_int8_comparison,
+    plot_load_time,
+    plot_memory,
+    plot_peak_fraction,
+)
 from analysis.loading import LoadedResults, LoadWarning, load_results
+from analysis.quantization import int8_comparison
 from analysis.report import ReportInputs, write_report
 from analysis.reproduction import reproduction_table
 from analysis.run_context import run_contexts
-from analysis.quantization import int8_comparison
 from analysis.significance import compare_medians
 from analysis.split_report import split_outputs
 from analysis.statistics import summarize

@@ -1,24 +1,28 @@
 """Writes report.md: setup, the reproduction of the paper's two ratios, figures, summary tables, failures, differences."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.devices import device_kind, device_label
 from analysis.caveats import measurement_caveats
+from analysis.devices import device_kind, device_label
 from analysis.figures import FigureFiles
 from analysis.loading import LoadedResults
 from analysis.markdown import bullet_list, format_value, markdown_table
 from analysis.paper_setup import PAPER_DEVICE, PAPER_RUNTIME, differences_from_paper
 from analysis.reproduction import (
-    HEADLINE_MEASURE_NAMES, MEAN_OF_SPLITS, PAPER_LOAD_INCREASE_PERCENT, PAPER_MEMORY_INCREASE_PERCENT, PLATFORM_KEYS,
+    HEADLINE_MEASURE_NAMES,
+    MEAN_OF_SPLITS,
+    PAPER_LOAD_INCREASE_PERCENT,
+    PAPER_MEMORY_INCREASE_PERCENT,
+    PLATFORM_KEYS,
     ratio_explanations,
 )
 from analysis.run_context import RunContext
-from stats.significance import significance_text
 from analysis.tidy import TidyTables
+from stats.significance import significance_text
 
 KB_PER_MB = 1024.0
 
@@ -311,7 +315,7 @@ def _files_section(table_paths: dict[str, Path], out_dir: Path) -> str:
 
 
 def render_report(inputs: ReportInputs) -> str:
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    generated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     sources = ", ".join(f"`{path}`" for path in inputs.input_paths)
     successful = int((inputs.tables.launches["status"] == "ok").sum())
     intro = "\n".join([

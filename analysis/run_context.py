@@ -90,7 +90,6 @@ def _distinct(values) -> tuple:
 
 
 def run_context(run: LoadedRun, rows: list[LoadedRow]) -> RunContext:
-    first_row = rows[0].data
     device = (DeviceFacts.from_json(run.run_info["device"], f"{run.results_path.parent / 'run.json'} device")
               if run.run_info and run.run_info.get("device") else row_device(rows[0]))
     settings = _settings(run.run_info)

@@ -1,14 +1,14 @@
 """Summary statistics per configuration x format/backend x device x core x threads, from the tidy tables."""
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from stats.confidence import median_interval
 from analysis.errors import AnalysisError
 from formats.paper import backend_sort_key, configuration_sort_key
+from stats.confidence import median_interval
 
 GROUP_KEYS: list[str] = ["device", "core", "threads", "arch", "configuration", "format", "backend"]
 ACCURACY_COLUMNS = ["accuracy_top1_agreement", "accuracy_cosine_similarity_mean", "accuracy_relative_error"]

@@ -55,7 +55,7 @@ def _parse_shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--shape expects comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"--shape expects comma-separated integers, got {text!r}") from None
     if not shape or any(dim <= 0 for dim in shape):
         raise argparse.ArgumentTypeError(f"--shape dimensions must be positive, got {text!r}")
     return shape

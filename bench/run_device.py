@@ -22,11 +22,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.adb.reconnect import DeviceLink  # noqa: E402
+from bench.adb.serials import parse_serial  # noqa: E402
 from bench.adb.target import LOOPBACK_SERIAL, device_connector  # noqa: E402
 from bench.errors import BenchError, SettingsError, SweepStopped  # noqa: E402
 from bench.sweep.progress import ProgressEvent, format_progress  # noqa: E402
 from bench.sweep.run import OpenedRun, RunReport, RunRequest, execute_run, open_run  # noqa: E402
-from bench.adb.serials import parse_serial  # noqa: E402
 from bench.sweep.settings import SweepConfig  # noqa: E402
 from formats.errors import FormatError  # noqa: E402
 from formats.paper import PROGRAM_FORMATS  # noqa: E402

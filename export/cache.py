@@ -5,8 +5,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from formats.manifest import ProgramEntry
 from export.models import file_sha256
+from formats.manifest import ProgramEntry
 
 # Bump when a change to export/ alters the programs it writes for the same inputs.
 EXPORTER_REVISION = 2

@@ -5,11 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from export.architectures import ARCHITECTURES, DEFAULT_ARCH, get_architecture, split_point_shapes
 from export.config import BACKENDS, ExportConfig, parse_k_option, parse_name_list
 from export.errors import ConfigError, ExportError
 from export.events import ExportEvent
 from export.pipeline import MANIFEST_NAME, run_export
-from export.architectures import ARCHITECTURES, DEFAULT_ARCH, get_architecture, split_point_shapes
 from formats.errors import FormatError
 
 EXIT_BAD_INPUT = 2
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "calibration images")
     parser.add_argument("--cloud-backends",
                         help="backends of the cloud remainders (default xnnpack; 'none' for no cloud programs)")
-    for old, new in DEPRECATED_OPTIONS.items():
+    for old in DEPRECATED_OPTIONS:
         parser.add_argument(old, dest=_dest(old), help=argparse.SUPPRESS)
     parser.add_argument("--num-classes", type=int, default=2, help="classes of the head (default 2, gender)")
     parser.add_argument("--input-size", type=int, default=224, help="input side in pixels (default 224)")

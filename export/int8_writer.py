@@ -8,9 +8,9 @@ from pathlib import Path
 from export.accuracy import measure_accuracy, run_pte
 from export.calibration import CalibrationSet
 from export.errors import QuantizationError
-from formats.manifest import AccuracyInfo, CalibrationInfo, QuantizationInfo
 from export.programs import ProgramSpec
 from export.quantization import ACTIVATIONS, SCHEME, WEIGHTS, build_int8_program, check_calibration_inputs
+from formats.manifest import AccuracyInfo, CalibrationInfo, QuantizationInfo
 
 
 @dataclass(frozen=True)

@@ -3,28 +3,27 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from torch import nn
 
+from export.architectures import seeded_model
 from export.cache import program_cache_key, reusable_entry
 from export.calibration import CalibrationSet
 from export.config import INT8_BACKENDS, ExportConfig
 from export.costs import dtype_name, measure_costs
 from export.errors import OutputNotWritable
-from export.events import (PROGRAM_DELEGATION, PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent,
-                           ignore_event)
-from formats.errors import ManifestError
+from export.events import PROGRAM_DELEGATION, PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent, ignore_event
 from export.executorch_writer import write_pte
 from export.int8_writer import quantization_key, write_int8_pte
 from export.lite_writer import write_ptl
-from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
-from export.architectures import seeded_model
 from export.models import ModelShape, file_sha256, load_weights
 from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
 from export.tool_versions import tool_versions
+from formats.errors import ManifestError
+from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
 
 MANIFEST_NAME = "manifest.json"
 
@@ -146,4 +145,4 @@ def previous_entries(manifest_path: Path) -> dict[str, ProgramEntry]:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

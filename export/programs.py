@@ -6,13 +6,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from export.architectures import get_architecture
 from export.config import ExportConfig
-from formats.manifest import NoiseInfo, ReductionInfo
 from export.noise import NOISE_OP_NAME, SEED_POLICY, GaussianNoise
 from export.pca import PcaProjection
 from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead
-from export.architectures import get_architecture
 from export.split_model import split_model
+from formats.manifest import NoiseInfo, ReductionInfo
 
 EXAMPLE_INPUT_SEED = 0
 FILE_SUFFIX_BY_BACKEND = {"xnnpack": "pte", "portable": "pte", "lite": "ptl", "xnnpack_int8": "pte"}

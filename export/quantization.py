@@ -42,8 +42,10 @@ def check_calibration_inputs(program_id: str, calibration_inputs: Sequence[torch
 def quantize_pt2e(module: nn.Module, example_input: torch.Tensor, calibration_inputs: Sequence[torch.Tensor],
                   program_id: str = "program") -> nn.Module:
     """The PT2E-converted module: observers calibrated on `calibration_inputs` (each shaped like the example)."""
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
-                                                                          get_symmetric_quantization_config)
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     check_calibration_inputs(program_id, calibration_inputs)

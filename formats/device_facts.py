@@ -83,7 +83,7 @@ class DeviceFacts:
         return {"schema": data.pop("schema"), "schema_version": data.pop("schema_version"), **data}
 
     @classmethod
-    def from_json(cls, data: Any, where: str = "device facts") -> "DeviceFacts":
+    def from_json(cls, data: Any, where: str = "device facts") -> DeviceFacts:
         version = check_schema(data, DEVICE_FACTS_SCHEMA, DEVICE_FACTS_VERSIONS, where)
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING and f.name not in data]

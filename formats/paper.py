@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 PAPER_ARCH = "vgg16"  # the paper's model; its seven configurations are VGG-16's
 FULL_CONFIGURATION = "full"

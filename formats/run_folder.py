@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,13 @@ from formats.run_info import RUN_FILE, read_run_info, write_run_info
 
 
 def utc_now_text(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_run_id(serial_spec: str, now: datetime | None = None, suffix: str | None = None) -> str:
     """``20261123T110000Z-<serial slug>-<suffix>``: sortable by time; the suffix (6 random hex digits unless
     given) keeps two runs started in the same second on the same device apart."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", serial_spec).strip("-.") or "device"
     slug = re.sub(r"\.{2,}", ".", slug)
     return f"{stamp}-{slug}-{suffix or secrets.token_hex(3)}"
@@ -59,7 +59,7 @@ class RunFolder:
         self._made_here = False
 
     @classmethod
-    def new(cls, results_dir: Path, run_id: str) -> "RunFolder":
+    def new(cls, results_dir: Path, run_id: str) -> RunFolder:
         """Make the folder of a new run, atomically (mkdir): ResultsError when it exists already."""
         folder = cls(results_dir, run_id)
         Path(results_dir).mkdir(parents=True, exist_ok=True)
@@ -71,7 +71,7 @@ class RunFolder:
         return folder
 
     @classmethod
-    def create(cls, results_dir: Path, serial_spec: str, attempts: int = 8) -> "RunFolder":
+    def create(cls, results_dir: Path, serial_spec: str, attempts: int = 8) -> RunFolder:
         """The folder of a new run under a fresh run id (new_run_id), made atomically: two sweeps started
         in the same second never share one."""
         for _ in range(attempts):
@@ -106,7 +106,7 @@ class RunFolder:
         self._write_lock = None
 
     @classmethod
-    def open_existing(cls, results_dir: Path, run_id: str) -> "RunFolder":
+    def open_existing(cls, results_dir: Path, run_id: str) -> RunFolder:
         check_run_id(run_id)
         folder = cls(results_dir, run_id)
         if not folder.run_path.is_file():

@@ -8,10 +8,9 @@ import signal
 import sys
 import threading
 
-
-from loopback.errors import LoopbackDeviceError
 from loopback.abi_mode import ARM64_ABI
 from loopback.device import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS, LoopbackDevice
+from loopback.errors import LoopbackDeviceError
 from loopback.faults import FaultPlan
 
 

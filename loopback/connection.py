@@ -8,8 +8,9 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from loopback import wire
 from loopback.accepted_keys import AcceptedKeys, MalformedPublicKey

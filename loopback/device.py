@@ -11,7 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-from loopback.errors import LoopbackDeviceError
 from loopback.abi_mode import (
     ARM64_MACHINE,
     EMULATED_KERNEL_OS,
@@ -21,6 +20,7 @@ from loopback.abi_mode import (
 )
 from loopback.accepted_keys import AcceptedKeys
 from loopback.connection import AuthPolicy, Connection
+from loopback.errors import LoopbackDeviceError
 from loopback.faults import FaultCounters, FaultPlan
 from loopback.host_properties import host_properties
 from loopback.peer_uid import peer_uid
@@ -127,7 +127,7 @@ class LoopbackDevice:
     def sandbox(self) -> Path:
         return self._sandbox
 
-    def start(self) -> "LoopbackDevice":
+    def start(self) -> LoopbackDevice:
         if self._accept_thread is not None:
             return self
         self._prepare()
@@ -152,7 +152,7 @@ class LoopbackDevice:
             self._accept_thread = None
         self._remove_state_dir()
 
-    def __enter__(self) -> "LoopbackDevice":
+    def __enter__(self) -> LoopbackDevice:
         return self.start()
 
     def __exit__(self, *_exc) -> None:
@@ -280,7 +280,7 @@ class LoopbackDevice:
                     self._listener = listener = reopened
             try:
                 sock, _address = listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 continue  # the listener was closed under us (stop or refuse_connections)

@@ -17,7 +17,7 @@ _V4_MAPPED_PREFIX = "0000000000000000FFFF0000"
 
 def _hex_ipv4(address: str) -> str:
     """The kernel's text for an IPv4 address: the 32-bit network-order value printed as a native integer."""
-    return "%08X" % struct.unpack("=I", socket.inet_aton(address))[0]
+    return f"{struct.unpack('=I', socket.inet_aton(address))[0]:08X}"
 
 
 def _endpoint(address: str, port: int) -> str:

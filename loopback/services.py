@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from loopback.shell_service import ShellEnvironment, run_shell_v1, run_shell_v2
 from loopback.stream import Stream

@@ -50,7 +50,7 @@ class ShellEnvironment:
 
     storage: DeviceStorage
     shim_dir: Path
-    processes: "ProcessRegistry"
+    processes: ProcessRegistry
 
     def env(self) -> dict[str, str]:
         """PATH (shims first), HOME, TMPDIR and PWD in the sandbox; nothing from this host's environment."""

@@ -157,7 +157,7 @@ class SyncSession:
             writer.abandon()
             _fail(self._stream, error)
 
-    def _receive_file(self, writer: "_FileWriter", error: str | None) -> str | None:
+    def _receive_file(self, writer: _FileWriter, error: str | None) -> str | None:
         """Take DATA chunks until DONE; returns the first error (later data is read and dropped)."""
         while True:
             chunk_id, value = _REQUEST.unpack(self._reader.read_exactly(_REQUEST.size))

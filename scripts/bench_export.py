@@ -17,8 +17,8 @@ from pathlib import Path
 from export.config import BACKENDS, ExportConfig, parse_name_list
 from export.errors import ExportError
 from export.events import ExportEvent
-from formats.manifest import Manifest
 from export.pipeline import run_export
+from formats.manifest import Manifest
 
 MB = 1e6
 

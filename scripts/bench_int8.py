@@ -33,8 +33,8 @@ from export.architectures import get_architecture
 from export.config import ExportConfig, parse_name_list
 from export.errors import ExportError
 from export.events import PROGRAM_DELEGATION, ExportEvent
-from formats.manifest import ProgramEntry, load_manifest, program_file
 from export.pipeline import MANIFEST_NAME, run_export
+from formats.manifest import ProgramEntry, load_manifest, program_file
 
 REPO = Path(__file__).resolve().parent.parent
 RUNNER = REPO / "android_app" / "build" / f"linux-{platform.machine()}" / "bundle" / "splitbench_runner"

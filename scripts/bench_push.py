@@ -20,8 +20,8 @@ from pathlib import Path
 from bench.adb.connection import connect
 from bench.adb.keys import ensure_key_pair
 from bench.errors import BenchError
-from scripts.adb_server import private_adb_server
 from loopback.device import LoopbackDevice
+from scripts.adb_server import private_adb_server
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.adb.connection import connect  # noqa: E402
 from bench.adb.reconnect import DeviceLink  # noqa: E402
+from bench.adb.serials import LOOPBACK_SERIAL  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
 from bench.sweep.run import RunReport, RunRequest, execute_run, open_run  # noqa: E402
-from bench.adb.serials import LOOPBACK_SERIAL  # noqa: E402
 from bench.sweep.settings import SweepConfig  # noqa: E402
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -41,7 +41,7 @@ class MedianInterval:
     def half_width_pct(self) -> float:
         return 100.0 * self.half_width_ms / self.median_ms if self.median_ms else math.nan
 
-    def overlaps(self, other: "MedianInterval") -> bool:
+    def overlaps(self, other: MedianInterval) -> bool:
         return self.low_ms <= other.high_ms and other.low_ms <= self.high_ms
 
 

@@ -39,8 +39,8 @@ def small_export(request, tmp_path_factory) -> tuple[Path, Manifest]:
     hashes, about 2 s; the first build takes about a minute) and copied from there; the copy is private to
     this session.
     """
-    from formats.manifest import load_manifest
     from export.pipeline import MANIFEST_NAME, run_export
+    from formats.manifest import load_manifest
 
     cache = getattr(request.config, "cache", None)
     build_dir = Path(cache.mkdir(SMALL_EXPORT_CACHE)) if cache is not None else tmp_path_factory.mktemp("small_build")

@@ -15,15 +15,18 @@ import socket
 import stat as stat_bits
 import tempfile
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from adb_shell import exceptions as adb_errors
 from adb_shell.adb_device import AdbDevice
 from adb_shell.transport.base_transport import BaseTransport
 
 from bench.adb.keys import load_signer
+from bench.adb.quoting import mark_command, quote_argv
+from bench.adb.scripts import SECTION_PREFIX
+from bench.adb.serials import DeviceSerial, InvalidSerial, SerialKind, parse_serial
 from bench.errors import (
     AuthenticationFailed,
     BenchError,
@@ -35,9 +38,6 @@ from bench.errors import (
     TransferFailed,
     TransferOutOfSpace,
 )
-from bench.adb.serials import DeviceSerial, InvalidSerial, SerialKind, parse_serial
-from bench.adb.quoting import mark_command, quote_argv
-from bench.adb.scripts import SECTION_PREFIX
 
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_COMMAND_TIMEOUT_S = 60.0
@@ -192,7 +192,7 @@ def _connect_failure(serial: DeviceSerial, error: Exception, asked_to_accept: bo
 
 
 def connect(serial_spec: str | DeviceSerial | None, *, key_path: str | Path | None = None,
-            timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> "DeviceConnection":
+            timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> DeviceConnection:
     """Connect to a device (host:port, emulator-N, USB serial; None = ANDROID_SERIAL) and authenticate.
 
     The ADB key at key_path (default ~/.android/adbkey) is created if none exists.
@@ -241,7 +241,7 @@ class DeviceConnection:
         with self._lock:
             self._close_device()
 
-    def __enter__(self) -> "DeviceConnection":
+    def __enter__(self) -> DeviceConnection:
         return self
 
     def __exit__(self, *_exc) -> None:

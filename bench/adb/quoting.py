@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import shlex
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 MARKER_PREFIX = "__SPLITBENCH_RC_"
 

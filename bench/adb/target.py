@@ -7,14 +7,14 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from bench.adb.connection import connect
-from bench.host_processes import pid_alive
 from bench.adb.keys import ensure_key_pair
 from bench.adb.serials import LOOPBACK_ABIS, LOOPBACK_SERIAL
 from bench.errors import LoopbackStartFailed
+from bench.host_processes import pid_alive
 from loopback import LoopbackDevice
 from loopback.errors import LoopbackDeviceError
 
@@ -94,7 +94,7 @@ def remove_folders_of_dead_runs(temp_root: Path | None = None) -> list[Path]:
 
 def _lock_is_free(path: Path) -> bool:
     try:
-        with open(path, "r") as handle:
+        with open(path) as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False

@@ -45,7 +45,7 @@ class HostProgram:
     threads: int
 
     @classmethod
-    def load(cls, path: Path) -> "HostProgram":
+    def load(cls, path: Path) -> HostProgram:
         from executorch.runtime import Runtime
 
         threads = use_all_host_cores()

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import posixpath
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from bench.adb.reconnect import DeviceLink
-from bench.cloud.device_files import (ETDUMP_FILE, FileLaunch, FileLaunchOutcome, cloud_device_dir,
-                                      remove_device_dir, run_file_launch)
+from bench.cloud.device_files import (
+    ETDUMP_FILE,
+    FileLaunch,
+    FileLaunchOutcome,
+    cloud_device_dir,
+    remove_device_dir,
+    run_file_launch,
+)
 from bench.cloud.end_to_end import CheckSettings, check_split, cloud_only_row
 from bench.cloud.errors import CloudStageError
 from bench.cloud.host_runtime import HostProgram
-from bench.cloud.input_image import JPEG_QUALITY, InputImage, load_input_image
+from bench.cloud.input_image import JPEG_QUALITY, load_input_image
 from bench.cloud.layer_profile import build_layer_profile
 from bench.cloud.link_probe import LinkProbeSettings, measure_link
 from bench.cloud.plan import CloudPlan, plan_cloud_work

@@ -4,8 +4,8 @@ until the hottest zone is back within a margin of the sweep's starting temperatu
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 POLL_INTERVAL_S = 2.0
 

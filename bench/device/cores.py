@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from formats.device_facts import DeviceFacts
 from bench.errors import CoreUnavailable
+from formats.device_facts import DeviceFacts
 
 
 def choose_core(facts: DeviceFacts, requested: int | None = None) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from bench.device.facts import parse_thermal_zones, thermal_loop
 from bench.adb.scripts import ShellConnection, run_script, section_marker, split_sections
+from bench.device.facts import parse_thermal_zones, thermal_loop
 
 
 @dataclass(frozen=True)

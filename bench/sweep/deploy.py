@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from bench.device.facts import parse_df_available_bytes
 from bench.adb.scripts import run_script, section_marker, split_sections
+from bench.device.facts import parse_df_available_bytes
 from bench.errors import InsufficientStorage, TransferFailed
 from bench.sweep.programs import Program
 from bench.sweep.runners import RUNNER_EXECUTABLE, RunnerBundle
@@ -76,7 +76,7 @@ class DeviceLayout:
     runner_library_path: tuple[str, ...] = ("lib",)
 
     @classmethod
-    def for_bundle(cls, bundle: RunnerBundle, root: str = DEVICE_SPLITBENCH_ROOT) -> "DeviceLayout":
+    def for_bundle(cls, bundle: RunnerBundle, root: str = DEVICE_SPLITBENCH_ROOT) -> DeviceLayout:
         return cls(root=root, runner_loader=bundle.loader, runner_library_path=bundle.library_path)
 
     @property

@@ -13,15 +13,15 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from bench.sweep.deploy import DeviceLayout, DeviceRunner
-from bench.sweep.device_lock import RUNS_DIR_NAME, DeviceClaim, lock_lost_error
 from bench.adb.scripts import ShellConnection, run_script, section_marker, split_sections
 from bench.device.environment import EnvSnapshot, env_snapshot_from_sections, snapshot_script
 from bench.errors import CommandTimedOut
+from bench.sweep.deploy import DeviceLayout, DeviceRunner
+from bench.sweep.device_lock import RUNS_DIR_NAME, DeviceClaim, lock_lost_error
 from bench.sweep.programs import Program
+from bench.sweep.settings import SweepConfig
 from formats.run_folder import utc_now_text
 from formats.runner_result import find_runner_capabilities, find_runner_result
-from bench.sweep.settings import SweepConfig
 
 STDERR_TAIL_BYTES = 16384
 TIMEOUT_EXIT_CODE = 124  # `timeout` when the time limit ended the command

@@ -24,7 +24,7 @@ def end_leftovers_script(root: str, run_ids: list[str]) -> str:
             f"if [ -f {pid_file} ]; then",
             f"  pid=$(cat {pid_file})",
             '  case "$pid" in ""|*[!0-9]*) pid="";; esac',
-            f"  command=$([ -n \"$pid\" ] && tr '\\0' ' ' </proc/$pid/cmdline 2>/dev/null)",
+            "  command=$([ -n \"$pid\" ] && tr '\\0' ' ' </proc/$pid/cmdline 2>/dev/null)",
             f"  case \"$command\" in *{RUNNER_EXECUTABLE}*) kill -9 \"$pid\" 2>/dev/null && echo \"$pid|$command\";; esac",
             f"  rm -f {pid_file}",
             "fi",

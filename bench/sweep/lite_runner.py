@@ -18,6 +18,7 @@ from bench.sweep.loop import device_call
 from bench.sweep.programs import Program
 from bench.sweep.record import RunLog
 from bench.sweep.runners import RunnerBundle, build_hint, find_runner_bundle
+from formats.device_facts import DeviceFacts
 
 LITE_RUNTIME = "torchscript_lite"  # the runtime name in `splitbench_runner --version`
 LITE_VARIANT_SUFFIX = "-lite"

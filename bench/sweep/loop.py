@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from bench.device.cooldown import CooldownPolicy, cool_down
-from bench.sweep.deploy import DeviceLayout
-from bench.sweep.device_lock import DeviceClaim
-from formats.device_facts import DeviceFacts
 from bench.adb.reconnect import CONNECTION_ERRORS, DeviceLink
+from bench.device.cooldown import CooldownPolicy, cool_down
 from bench.device.environment import EnvSnapshot, read_env_snapshot
 from bench.errors import DeviceLost, SweepStopped
+from bench.sweep.deploy import DeviceLayout
+from bench.sweep.device_lock import DeviceClaim
 from bench.sweep.launch import LaunchOutcome, LaunchRequest, run_launch
 from bench.sweep.precision import interval_too_wide
 from bench.sweep.programs import Program
 from bench.sweep.progress import PendingLaunch, ProgressEvent, SweepProgress
+from bench.sweep.settings import SweepConfig
+from formats.device_facts import DeviceFacts
 from formats.results import ResultRow, RowWriter
 from formats.run_folder import utc_now_text
-from bench.sweep.settings import SweepConfig
 
 ProgressCallback = Callable[[ProgressEvent], None]
 

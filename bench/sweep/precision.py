@@ -7,8 +7,8 @@ interval is wider than +-P % of its median gets another launch, up to --max-laun
 
 from __future__ import annotations
 
-from stats.confidence import MedianInterval, median_interval
 from bench.sweep.settings import SweepConfig
+from stats.confidence import MedianInterval, median_interval
 
 
 def interval_too_wide(launch_samples: list[list[float]], config: SweepConfig, launches_done: int) -> MedianInterval | None:

@@ -7,8 +7,8 @@ FLOPs (else its size) with the seconds per unit observed so far, and adds the co
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import platform
+from collections.abc import Iterator
 from importlib import metadata
-from typing import Iterator
 
 from bench.sweep.deploy import DeployReport
+from bench.sweep.runners import RunnerBundle
 from formats.device_facts import DeviceFacts
 from formats.run_folder import RunFolder, utc_now_text
 from formats.run_info import SESSION_DIED, SESSION_RUNNING
-from bench.sweep.runners import RunnerBundle
 
 
 def harness_versions(bundle: RunnerBundle) -> dict:
@@ -39,7 +39,7 @@ class RunLog:
 
     @classmethod
     def start(cls, folder: RunFolder, base_info: dict, device: DeviceFacts, bundle: RunnerBundle,
-              serial_spec: str, repaired_tail_bytes: int) -> "RunLog":
+              serial_spec: str, repaired_tail_bytes: int) -> RunLog:
         """Append a new session to ``base_info`` (a new run's header, or the resumed run's run.json)."""
         session = {"started_utc": utc_now_text(), "serial": serial_spec, "deploy": None, "ended_utc": None,
                    "rows_written": 0, "end": SESSION_RUNNING, "repaired_tail_bytes": repaired_tail_bytes}

@@ -17,11 +17,21 @@ from bench.device.facts import collect_device_facts
 from bench.errors import SettingsError
 from bench.sweep.core_peak import measure_core_peak
 from bench.sweep.deploy import DeployReport, DeviceLayout, deploy, deploy_items
-from bench.sweep.device_lock import (DeviceClaim, LockTakeover, acquire_device_lock, release_device_lock,
-                                     stale_after_s_for)
+from bench.sweep.device_lock import (
+    DeviceClaim,
+    LockTakeover,
+    acquire_device_lock,
+    release_device_lock,
+    stale_after_s_for,
+)
 from bench.sweep.leftovers import end_leftover_runners
-from bench.sweep.lite_runner import (LiteRunnerChoice, check_deployed_lite_runner, find_lite_runner_bundle,
-                                     lite_runner_deploy_failures, record_lite_runner)
+from bench.sweep.lite_runner import (
+    LiteRunnerChoice,
+    check_deployed_lite_runner,
+    find_lite_runner_bundle,
+    lite_runner_deploy_failures,
+    record_lite_runner,
+)
 from bench.sweep.loop import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
 from bench.sweep.programs import LoadedManifest, Program, load_manifest_file, select_programs
 from bench.sweep.record import RunLog, new_run_header

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from formats.device_facts import DeviceFacts
 from bench.errors import UnsupportedDevice
+from formats.device_facts import DeviceFacts
 
 RUNNER_BUNDLE_SCHEMA = "splitbench.runner_bundle"
 RUNNER_BUNDLE_SCHEMA_VERSIONS = (1, 2)  # 2 added launch, libc, source_wheel, elf_machine, max_elf_load_align_bytes

@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass, fields
 
 from bench.errors import SettingsError
 
-
 LIST_SETTINGS = ("configurations", "backends", "formats")
 
 
@@ -58,7 +57,7 @@ class SweepConfig:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "SweepConfig":
+    def from_json(cls, data: dict) -> SweepConfig:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         for name in LIST_SETTINGS:

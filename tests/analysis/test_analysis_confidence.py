@@ -7,8 +7,8 @@ from statistics import median
 import pandas as pd
 import pytest
 
-from stats.confidence import median_interval, percentile_interval
 from analysis.significance import compare_medians
+from stats.confidence import median_interval, percentile_interval
 
 
 def exact_bootstrap_percentile_interval(values: list[float]) -> tuple[float, float]:

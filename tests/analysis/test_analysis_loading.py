@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import AnalysisError, EmptyResults, ResultsNotFound
-from formats.errors import FormatError, ResultsError, UnsupportedSchema
 from analysis.loading import load_results
+from formats.errors import FormatError, ResultsError, UnsupportedSchema
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from analysis.__main__ import main
-from formats.paper import PAPER_CONFIGURATIONS
 from analysis.pipeline import analyse
+from formats.paper import PAPER_CONFIGURATIONS
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 REPO = Path(__file__).resolve().parents[2]

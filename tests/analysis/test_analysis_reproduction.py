@@ -7,14 +7,19 @@ import pandas as pd
 import pytest
 
 from analysis.configurations import display_name
-from formats.paper import order_configurations
 from analysis.loading import load_results
 from analysis.reproduction import (
-    MAX_SPLIT, MEAN_OF_SPLITS, MIN_SPLIT, PAPER_LOAD_INCREASE_PERCENT, PAPER_MEMORY_INCREASE_PERCENT, percent_increase,
+    MAX_SPLIT,
+    MEAN_OF_SPLITS,
+    MIN_SPLIT,
+    PAPER_LOAD_INCREASE_PERCENT,
+    PAPER_MEMORY_INCREASE_PERCENT,
+    percent_increase,
     reproduction_table,
 )
 from analysis.statistics import summarize
 from analysis.tidy import build_tidy_tables
+from formats.paper import order_configurations
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 

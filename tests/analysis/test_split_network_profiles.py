@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.network_profiles import (InvalidNetworkProfile, Lte, NetworkProfile, measured_profile, named_profiles,
-                                       parse_profile)
+from analysis.network_profiles import (
+    InvalidNetworkProfile,
+    Lte,
+    NetworkProfile,
+    measured_profile,
+    named_profiles,
+    parse_profile,
+)
 from formats.link_measurement import LinkMeasurement
 
 

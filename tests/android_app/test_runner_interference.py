@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from stats.confidence import median_interval
-from analysis.tidy import preempted_sample
 from runner_helpers import allowed_core, run_runner
+
+from analysis.tidy import preempted_sample
+from stats.confidence import median_interval
 
 ITERATIONS = 150  # about 0.3 s of a 2 ms program: many scheduler slices
 

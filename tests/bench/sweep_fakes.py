@@ -11,7 +11,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from bench.errors import DeviceLost, TransferFailed
 
 DEVICE_TMP = "/data/local/tmp"

@@ -11,6 +11,7 @@ import pytest
 from bench.adb import connection as adb_connection
 from bench.adb.connection import DeviceStat, connect
 from bench.adb.keys import ensure_key_pair
+from bench.adb.serials import InvalidSerial
 from bench.errors import (
     AuthenticationFailed,
     CommandTimedOut,
@@ -21,7 +22,6 @@ from bench.errors import (
     TransferFailed,
 )
 from loopback import FaultPlan, LoopbackDevice
-from bench.adb.serials import InvalidSerial
 
 AWKWARD_NAME = "model 'v1' \"final\" $HOME;`x`.pte"
 

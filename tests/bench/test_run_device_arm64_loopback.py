@@ -8,10 +8,10 @@ import json
 import math
 
 import pytest
-
 from android_bundle_builds import ensure_android_bundle
-from bench import run_device
 from test_run_device_loopback import QUICK, read_rows
+
+from bench import run_device
 
 pytestmark = pytest.mark.slow
 RELATIVE_TOLERANCE = 1e-4  # fp32: XNNPACK's aarch64 and x86-64 kernels sum in different orders

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+from runner_builds import HOST_BUNDLE
+from test_run_device_loopback import QUICK, only_run_folder, read_rows
 
 from bench import run_device
-from test_run_device_loopback import QUICK, only_run_folder, read_rows
-from runner_builds import HOST_BUNDLE
+
 
 def test_a_lite_sweep_measures_every_ptl_program_with_the_lite_runner(small_export, host_runner_bundle,
                                                                       lite_runner_bundle, tmp_path, capsys):

@@ -11,10 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import run_device
-from formats.run_folder import scan_rows
 from polling import wait_for
 from sweep_fakes import runner_result_json, write_script_bundle
+
+from bench import run_device
+from formats.run_folder import scan_rows
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = ["--iterations", "3", "--warmup", "1", "--cooldown-s", "0", "--cooldown-max-s", "0"]

@@ -9,15 +9,15 @@ import shlex
 import shutil
 
 import pytest
+from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
-from bench.sweep.deploy import DeviceLayout, check_free_space, deploy, deploy_items
 from bench.device.facts import collect_device_facts
 from bench.errors import InsufficientStorage, TransferFailed
+from bench.sweep.deploy import DeviceLayout, check_free_space, deploy, deploy_items
 from bench.sweep.launch import LaunchRequest, run_launch
 from bench.sweep.programs import load_manifest_file, select_programs
 from bench.sweep.runners import load_runner_bundle
 from bench.sweep.settings import SweepConfig
-from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
 LAYOUT = DeviceLayout()
 

@@ -3,9 +3,15 @@
 import pytest
 
 from bench.device.cores import choose_core
-from bench.device.facts import (CoreFacts, DeviceFacts, parse_cpu_list, parse_device_facts,
-                                parse_df_available_bytes, platform_of)
 from bench.device.environment import parse_env_snapshot
+from bench.device.facts import (
+    CoreFacts,
+    DeviceFacts,
+    parse_cpu_list,
+    parse_device_facts,
+    parse_df_available_bytes,
+    platform_of,
+)
 from bench.errors import CoreUnavailable
 
 PIXEL_OUTPUT = """\

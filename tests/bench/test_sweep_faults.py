@@ -13,10 +13,10 @@ import pytest
 from bench.adb.connection import connect
 from bench.adb.reconnect import DeviceLink
 from bench.errors import InsufficientStorage, SweepStopped
-from loopback import FaultPlan, LoopbackDevice
-from formats.run_folder import scan_rows
 from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.settings import SweepConfig
+from formats.run_folder import scan_rows
+from loopback import FaultPlan, LoopbackDevice
 
 CONFIGS = ("full", "conv5_1_simple", "conv5_2_reduced")
 

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 from bench.adb.keys import ensure_key_pair
 from loopback import LoopbackDevice
-from polling import wait_for
 from scripts.adb_server import private_adb_server
 
 pytestmark = pytest.mark.slow  # drives a real adb server

@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-from bench import run_device
-from loopback import LoopbackDevice
-from formats.run_folder import scan_rows
 from polling import wait_for
 from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
+
+from bench import run_device
+from formats.run_folder import scan_rows
+from loopback import LoopbackDevice
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = ["--iterations", "2", "--warmup", "0", "--cooldown-s", "0", "--cooldown-max-s", "0", "--no-drop-caches"]

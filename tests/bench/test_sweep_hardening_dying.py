@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from polling import wait_for
+from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 from bench import run_device
 from bench.adb.target import RUN_FOLDER_PREFIX
 from loopback import LoopbackDevice
 from loopback.reaper import session_members
-from polling import wait_for
-from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 pytestmark = pytest.mark.slow  # runs whole sweeps in subprocesses
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import shlex
 
+from sweep_fakes import HostSandboxConnection, runner_result_json, sha256_of, write_manifest, write_script_bundle
+
 from bench import run_device
 from bench.sweep.deploy import DeployItem, DeviceLayout, deploy
-from sweep_fakes import HostSandboxConnection, runner_result_json, sha256_of, write_manifest, write_script_bundle
 
 QUICK = ["--iterations", "2", "--warmup", "0", "--cooldown-s", "0", "--cooldown-max-s", "0", "--no-drop-caches"]
 

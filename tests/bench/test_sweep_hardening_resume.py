@@ -6,9 +6,9 @@ import json
 import shlex
 
 import pytest
+from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 from bench import run_device
-from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 QUICK = ["--iterations", "2", "--warmup", "0", "--cooldown-s", "0", "--cooldown-max-s", "0", "--no-drop-caches"]
 

@@ -9,16 +9,16 @@ import shlex
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from polling import wait_for
+from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 from bench import run_device
 from formats import run_folder
 from formats.run_folder import scan_rows
-from polling import wait_for
-from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = ["--iterations", "2", "--warmup", "0", "--cooldown-s", "0", "--cooldown-max-s", "0", "--no-drop-caches"]
@@ -27,7 +27,7 @@ QUICK = ["--iterations", "2", "--warmup", "0", "--cooldown-s", "0", "--cooldown-
 class FrozenClock(datetime):
     @classmethod
     def now(cls, tz=None):
-        return datetime(2026, 11, 23, 11, 0, 0, tzinfo=timezone.utc)
+        return datetime(2026, 11, 23, 11, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.slow

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from sweep_fakes import write_manifest, write_script_bundle
+
 from bench import run_device
 from formats.results import ROW_STATUSES
-from sweep_fakes import write_manifest, write_script_bundle
 
 QUICK = ["--iterations", "2", "--warmup", "0", "--cooldown-s", "0", "--cooldown-max-s", "0", "--no-drop-caches"]
 

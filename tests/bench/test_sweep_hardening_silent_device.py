@@ -7,11 +7,11 @@ import socket
 import threading
 
 import pytest
+from sweep_fakes import write_manifest
 
 from bench import run_device
 from bench.device import facts
 from loopback import wire
-from sweep_fakes import write_manifest
 
 
 @pytest.fixture

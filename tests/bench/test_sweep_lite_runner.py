@@ -10,19 +10,18 @@ import shlex
 from pathlib import Path
 
 import pytest
+from sweep_fakes import HostSandboxConnection, runner_result_json, sha256_of, write_manifest, write_script_bundle
+from test_sweep_units import linux_facts
 
-from bench.sweep.deploy import DeviceLayout
 from bench.adb.reconnect import DeviceLink
 from bench.errors import UnsupportedDevice
+from bench.sweep.deploy import DeviceLayout
 from bench.sweep.launch import LaunchRequest, runner_args
+from bench.sweep.lite_runner import find_lite_runner_bundle, lite_bundle_folder_next_to
 from bench.sweep.programs import load_manifest_file, select_programs
 from bench.sweep.run import RunRequest, execute_run, open_run
-from bench.sweep.lite_runner import find_lite_runner_bundle, lite_bundle_folder_next_to
 from bench.sweep.runners import load_runner_bundle
 from bench.sweep.settings import SweepConfig
-from sweep_fakes import (HostSandboxConnection, runner_result_json, sha256_of, write_manifest,
-                              write_script_bundle)
-from test_sweep_units import linux_facts
 
 CONFIGS = ["full", "conv5_1_simple"]
 LAYOUT = DeviceLayout()

@@ -7,12 +7,12 @@ import json
 import shlex
 
 import pytest
+from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
 from bench.adb.reconnect import DeviceLink
 from bench.errors import SettingsError
 from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.settings import SweepConfig
-from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
 # A runner whose launches disagree: each launch's times sit 10 ms above the previous launch's (a counter beside
 # the script), so the interval over launches stays wide.

@@ -8,12 +8,12 @@ import json
 import shlex
 
 import pytest
+from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
 
 from bench.adb.reconnect import DeviceLink
-from formats.errors import ResultsError
 from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.settings import SweepConfig
-from sweep_fakes import HostSandboxConnection, runner_result_json, write_manifest, write_script_bundle
+from formats.errors import ResultsError
 
 CONFIGS = ["full", "conv5_1_simple", "conv5_2_simple"]
 

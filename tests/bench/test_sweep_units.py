@@ -4,21 +4,21 @@ order and filters, runner bundle choice, settings, resume bookkeeping, reconnect
 import json
 
 import pytest
+from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
 
-from bench.device.cooldown import CooldownPolicy, cool_down
-from bench.sweep.deploy import DeviceLayout
-from formats.device_facts import DeviceFacts
 from bench.adb.reconnect import DeviceLink
+from bench.device.cooldown import CooldownPolicy, cool_down
 from bench.errors import DeviceLost, DeviceUnreachable, SettingsError, UnsupportedDevice
-from formats.errors import ManifestError
+from bench.sweep.deploy import DeviceLayout
 from bench.sweep.launch import classify_launch
-from formats.runner_result import find_runner_result
+from bench.sweep.loop import SweepPlan
 from bench.sweep.programs import load_manifest_file, program_from_entry, select_programs
 from bench.sweep.progress import PendingLaunch, ProgressEvent, RemainingTimeEstimator, format_progress
 from bench.sweep.runners import find_runner_bundle
-from bench.sweep.loop import SweepPlan
 from bench.sweep.settings import SweepConfig
-from sweep_fakes import runner_result_json, write_manifest, write_script_bundle
+from formats.device_facts import DeviceFacts
+from formats.errors import ManifestError
+from formats.runner_result import find_runner_result
 
 PAPER = ["full", "conv5_1_simple", "conv5_2_simple", "conv5_3_simple",
          "conv5_1_reduced", "conv5_2_reduced", "conv5_3_reduced"]

@@ -12,17 +12,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from export.architectures import ARCHITECTURES, split_point_names
+from export.architectures import ARCHITECTURES, seeded_model, split_point_names
 from export.cli import main
 from export.config import ExportConfig
 from export.errors import ConfigError
-from formats.manifest import load_manifest, program_file
-from export.architectures import seeded_model
 from export.models import ModelShape
 from export.pipeline import MANIFEST_NAME, run_export
 from export.programs import plan_programs
 from export.reduction_setup import load_calibration, prepare_reductions
 from export.split_model import split_model
+from formats.manifest import load_manifest, program_file
 
 pytestmark = pytest.mark.slow  # exports programs of six architectures
 

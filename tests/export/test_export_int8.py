@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from export.architectures import seeded_model
 from export.calibration import synthetic_calibration
 from export.config import ExportConfig
 from export.errors import QuantizationError
 from export.int8_writer import write_int8_pte
-from formats.manifest import load_manifest, program_file
-from export.architectures import seeded_model
 from export.models import ModelShape
+from export.pca import load_projection
 from export.pipeline import MANIFEST_NAME, run_export
 from export.programs import ReducedSplit, plan_programs
-from export.pca import load_projection
 from export.quantization import build_int8_program, quantize_pt2e
+from formats.manifest import load_manifest, program_file
 
 pytestmark = pytest.mark.slow  # exports and calibrates int8 programs
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from export.costs import measure_costs
-from formats.errors import ManifestError
-from formats.manifest import Manifest, load_manifest, write_manifest
 from export.models import ModelShape, seeded_vgg16
 from export.split_model import split_vgg16
+from formats.errors import ManifestError
+from formats.manifest import Manifest, load_manifest, write_manifest
 
 
 def test_manifest_round_trips_through_json(small_export, tmp_path):

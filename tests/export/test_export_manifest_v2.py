@@ -4,8 +4,16 @@ import json
 import pytest
 
 from formats.errors import ManifestError
-from formats.manifest import (AccuracyInfo, CalibrationInfo, Manifest, ModelInfo, ProgramEntry,
-                             QuantizationInfo, load_manifest, write_manifest)
+from formats.manifest import (
+    AccuracyInfo,
+    CalibrationInfo,
+    Manifest,
+    ModelInfo,
+    ProgramEntry,
+    QuantizationInfo,
+    load_manifest,
+    write_manifest,
+)
 
 CALIBRATION = CalibrationInfo("synthetic:seed=0:size=64", 16, "ab" * 32)
 HELDOUT = CalibrationInfo("synthetic:seed=1:size=64", 8, "cd" * 32)

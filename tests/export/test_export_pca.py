@@ -6,7 +6,7 @@ from export.calibration import synthetic_calibration
 from export.errors import CalibrationError, ConfigError, ProjectionFileError
 from export.feature_collection import collect_split_features
 from export.models import ModelShape, seeded_vgg16
-from export.pca import (fit_pca, load_or_fit_projection, load_projection, projection_key, save_projection)
+from export.pca import fit_pca, load_or_fit_projection, load_projection, projection_key, save_projection
 from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead
 from export.split_model import split_vgg16
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from small_export_config import small_export_config
+
 from export.config import ExportConfig
-from formats.manifest import program_file
 from export.models import ModelShape, file_sha256, seeded_vgg16
 from export.pca import load_projection
 from export.pipeline import run_export
 from export.programs import ReducedSplit, plan_programs
+from formats.manifest import program_file
 
 pytestmark = pytest.mark.slow  # exports programs or drives a real adb server
 
@@ -77,7 +77,7 @@ def test_every_deterministic_program_matches_eager(small_export, small_eager):
             expected = small_eager[entry.id](image.clone())
         actual = run_program(program_file(manifest_path, entry), image.clone())
         assert list(actual.shape) == entry.output_shape, entry.id
-        torch.testing.assert_close(actual, expected, atol=ATOL, rtol=RTOL, msg=lambda m: f"{entry.id}: {m}")
+        torch.testing.assert_close(actual, expected, atol=ATOL, rtol=RTOL, msg=lambda m, entry=entry: f"{entry.id}: {m}")
         checked += 1
     assert checked == 21
 

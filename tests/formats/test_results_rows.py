@@ -1,6 +1,7 @@
 """results.jsonl: append-only rows, truncated tails, resume keys; run.json round trip."""
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -73,8 +74,8 @@ def test_row_rejects_unknown_status():
 
 
 def test_run_ids_and_folders(tmp_path):
-    from datetime import datetime, timezone
-    assert new_run_id("192.168.1.5:5555", datetime(2026, 11, 23, 11, 0, 0, tzinfo=timezone.utc), "1a2b3c") == \
+    from datetime import datetime
+    assert new_run_id("192.168.1.5:5555", datetime(2026, 11, 23, 11, 0, 0, tzinfo=UTC), "1a2b3c") == \
         "20261123T110000Z-192.168.1.5-5555-1a2b3c"
     folder = RunFolder.new(tmp_path, "run1")
     folder.write_run_info({})

@@ -8,8 +8,7 @@ import pytest
 
 from formats.cloud_results import CloudRow, CloudRowWriter, CloudTiming, TransferBytes, read_cloud_rows
 from formats.errors import ResultsError, UnsupportedSchema
-from formats.layer_profile import (LayerProfile, LayerTime, ProfileEvent, read_layer_profile,
-                                   write_layer_profile)
+from formats.layer_profile import LayerProfile, LayerTime, ProfileEvent, read_layer_profile, write_layer_profile
 from formats.link_measurement import LinkMeasurement, read_link_measurement, write_link_measurement
 from formats.split_points import split_configuration_key, split_of
 

@@ -15,8 +15,8 @@ from bench.adb.connection import connect
 from bench.adb.keys import ensure_key_pair
 from bench.adb.target import device_connector, loopback_device_for_run
 from bench.errors import AuthenticationFailed
-from loopback.errors import LoopbackDeviceError
 from loopback import LoopbackDevice, wire
+from loopback.errors import LoopbackDeviceError
 from loopback.peer_uid import peer_uid
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.device.facts import collect_device_facts, parse_cpu_list
+from bench.adb.serials import SerialKind, parse_serial
 from bench.adb.target import device_connector
-from loopback.errors import LoopbackDeviceError
+from bench.device.facts import collect_device_facts, parse_cpu_list
 from loopback import LoopbackDevice
 from loopback.abi_mode import check_arm64_emulation
-from bench.adb.serials import SerialKind, parse_serial
+from loopback.errors import LoopbackDeviceError
 
 pytestmark = pytest.mark.slow  # cross-compiles an aarch64 program
 

@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from loopback.errors import LoopbackDeviceError
-from loopback import LoopbackDevice
-from loopback import wire
-from loopback.shell_service import exit_status_byte
-from loopback.storage import DeviceStorage
 from loopback_raw_host import RawHost
 from polling import wait_for
+
+from loopback import LoopbackDevice, wire
+from loopback.errors import LoopbackDeviceError
+from loopback.shell_service import exit_status_byte
+from loopback.storage import DeviceStorage
 
 REPO = Path(__file__).resolve().parents[2]
 
