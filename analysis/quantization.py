@@ -26,7 +26,7 @@ def _row_for(panel: pd.DataFrame, backend: str) -> pd.Series | None:
 
 def int8_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration that was measured in both fp32 and int8 (empty when none was)."""
-    records = []
+    records: list[dict] = []
     if summary.empty or INT8_BACKEND not in set(summary["backend"]):
         return pd.DataFrame(records, columns=COLUMNS)
     for key, panel in summary.groupby(PAIR_KEYS, sort=False):

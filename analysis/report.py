@@ -63,7 +63,7 @@ def _pinning_text(context: RunContext) -> str:
 
 def _cores_text(context: RunContext) -> str:
     return ", ".join(
-        f"{core} ({context.core_max_freq_khz[core] / 1e6:.2f} GHz max)" if context.core_max_freq_khz.get(core)
+        f"{core} ({max_freq_khz / 1e6:.2f} GHz max)" if (max_freq_khz := context.core_max_freq_khz.get(core))
         else f"{core} (max frequency unknown)"
         for core in context.cores)
 

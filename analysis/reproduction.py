@@ -67,8 +67,8 @@ def _split_references(split_values: dict[str, float]) -> list[tuple[str, list[st
     """(reference name, configurations it covers, value) for every reading of 'split'."""
     names = list(split_values)
     values = list(split_values.values())
-    smallest = min(split_values, key=split_values.get)
-    largest = max(split_values, key=split_values.get)
+    smallest = min(split_values, key=split_values.__getitem__)
+    largest = max(split_values, key=split_values.__getitem__)
     references = [
         (MEAN_OF_SPLITS, names, sum(values) / len(values)),
         (MIN_SPLIT, [smallest], split_values[smallest]),

@@ -72,6 +72,10 @@ def split_candidates(summary: pd.DataFrame, cloud_rows: list[CloudRow]) -> pd.Da
     if not splits or baseline is None:
         raise SplitDecisionError("the run has no cloud stage results (cloud.jsonl); run "
                                  "`python -m bench.cloud RUN_FOLDER` before the analysis")
+    if baseline.transfer is None or baseline.cloud is None:
+        raise SplitDecisionError(f"the cloud-only baseline of cloud.jsonl has no measurement (status {baseline.status}: "
+                                 f"{baseline.message}); run `python -m bench.cloud RUN_FOLDER` again")
+    baseline_transfer, baseline_cloud = baseline.transfer, baseline.cloud
     records = []
     if FULL_CONFIGURATION in clients.index:
         full = clients.loc[FULL_CONFIGURATION]
@@ -97,9 +101,9 @@ def split_candidates(summary: pd.DataFrame, cloud_rows: list[CloudRow]) -> pd.Da
             bytes_int8=_bytes_of(row, "int8"), cloud_status=row.status,
             top1_agree=(row.check or {}).get("top1_agree"), logits_rel_error=(row.check or {}).get("logits_rel_error"),
             int8_top1_agree=int8.get("top1_agree")))
-    for name, size in ((CLOUD_ONLY_JPEG, baseline.transfer.jpeg_bytes), (CLOUD_ONLY_RAW, baseline.transfer.float32_bytes)):
+    for name, size in ((CLOUD_ONLY_JPEG, baseline_transfer.jpeg_bytes), (CLOUD_ONLY_RAW, baseline_transfer.float32_bytes)):
         records.append(dict(configuration=name, kind="cloud only", split_point=None, paper=False, reduced=False,
-                            device_ms=0.0, load_ms=0.0, first_inference_ms=0.0, peak_memory_kb=0.0, steady_memory_kb=0.0, cloud_ms=baseline.cloud.median_ms,
+                            device_ms=0.0, load_ms=0.0, first_inference_ms=0.0, peak_memory_kb=0.0, steady_memory_kb=0.0, cloud_ms=baseline_cloud.median_ms,
                             bytes_float32=size, bytes_float16=size, bytes_int8=size, cloud_status=baseline.status,
                             top1_agree=True, logits_rel_error=0.0, int8_top1_agree=True))
     return pd.DataFrame.from_records(records)

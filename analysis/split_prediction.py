@@ -30,10 +30,10 @@ def prediction_table(profile: LayerProfile, candidates: pd.DataFrame) -> pd.Data
     for _, row in candidates.iterrows():
         configuration = row["configuration"]
         measured = float(row["device_ms"])
+        predicted: float | None
         if row["kind"] == "on device":
             predicted = float(sum(profile.layer_ms().values()))
-        elif row["kind"] == "split":
-            split, _variant = split_of(configuration)
+        elif row["kind"] == "split" and (split := split_of(configuration)[0]) is not None:
             predicted = predicted_client_ms(profile, split)
         else:
             continue

@@ -115,11 +115,12 @@ def _check_lines(rows: list[CloudRow]) -> list[str]:
     reduced = [row for row in splits if row.check and not row.check.get("exact_expected")]
     lines = [f"{sum(row.status == 'ok' for row in exact)} of {len(exact)} simple split(s) reproduce the full model end "
              "to end (device client output -> host remainder, against the full program on the same input: top-1 equal "
-             f"and logits within {exact[0].check['tolerance'] if exact else 'n/a'} relative)."]
+             f"and logits within {(exact[0].check or {})['tolerance'] if exact else 'n/a'} relative)."]
     for row in reduced:
+        check = row.check or {}
         lines.append(f"{row.configuration} (PCA, k = {row.reduction_k}): top-1 "
-                     f"{'agrees' if row.check['top1_agree'] else 'differs'}, relative logit error "
-                     f"{format_value(row.check['logits_rel_error'])} (an approximation by design; not a failure).")
+                     f"{'agrees' if check['top1_agree'] else 'differs'}, relative logit error "
+                     f"{format_value(check['logits_rel_error'])} (an approximation by design; not a failure).")
     for row in splits:
         if row.status not in ("ok",):
             lines.append(f"{row.configuration}: {row.status}: {row.message}")
@@ -146,6 +147,7 @@ def render_split_section(folder: Path, study: SplitStudy, rows: list[CloudRow], 
                          out_dir: Path) -> str:
     baseline = next(row for row in rows if row.configuration == CLOUD_ONLY_CONFIGURATION)
     cloud = baseline.cloud
+    assert baseline.transfer is not None and cloud is not None, "split_candidates refuses a baseline without them"
     parts = [
         "## Where to cut: the split study",
         "",

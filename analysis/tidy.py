@@ -37,7 +37,7 @@ def _hottest_c(environment: Any) -> float | None:
     return max(values) if values else None
 
 
-def pinned_to_core(runner: dict[str, Any], core: int) -> bool | None:
+def pinned_to_core(runner: dict[str, Any] | None, core: int) -> bool | None:
     """True when the runner saw itself only on `core`, False when on another CPU too, None when it could not tell."""
     observed = ((runner or {}).get("affinity") or {}).get("cpus_observed")
     if not observed:

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from formats.errors import ResultsError
 from formats.results import RESULTS_FILE, RowWriter, read_rows
@@ -55,7 +55,7 @@ class RunFolder:
         self.path = Path(results_dir) / run_id
         self.results_path = self.path / RESULTS_FILE
         self.run_path = self.path / RUN_FILE
-        self._write_lock = None  # the open results.jsonl holding the flock, see lock_for_writing
+        self._write_lock: IO[str] | None = None  # the open results.jsonl holding the flock, see lock_for_writing
         self._made_here = False
 
     @classmethod
