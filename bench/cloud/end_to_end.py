@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,10 +84,10 @@ def device_summary(outcome: FileLaunchOutcome, image: InputImage) -> dict:
 def check_split(run_id: str, work: SplitWork, outcome: FileLaunchOutcome, image: InputImage, full: HostProgram,
                 settings: CheckSettings) -> CloudRow:
     """The cloud row of one split configuration from the device's pulled files."""
-    base = dict(run_id=run_id, configuration=work.configuration, split_point=work.split_point,
-                client_program_id=work.client.program_id, cloud_program_id=work.remainder.program_id,
-                reduction_k=work.reduction_k, input=image.describe(), device=device_summary(outcome, image),
-                measured_utc=utc_now_text())
+    base: dict[str, Any] = dict(run_id=run_id, configuration=work.configuration, split_point=work.split_point,
+                                client_program_id=work.client.program_id, cloud_program_id=work.remainder.program_id,
+                                reduction_k=work.reduction_k, input=image.describe(), device=device_summary(outcome, image),
+                                measured_utc=utc_now_text())
     if outcome.status != "ok":
         return CloudRow(status="device_error", message=f"the client launch ended {outcome.status}",
                         transfer=None, cloud=None, check=None, **base)
