@@ -6,20 +6,24 @@ before each part, run through ``sh -c`` so that the connection quotes it as one 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 SECTION_PREFIX = "@@section:"
 
 
 class ShellResultLike(Protocol):
-    exit_code: int | None
-    output: str
+    @property
+    def exit_code(self) -> int | None: ...
+
+    @property
+    def output(self) -> str: ...
 
 
 class ShellConnection(Protocol):
-    """The part of bench.adb.connection.DeviceConnection that bench/ relies on."""
+    """The shell part of the device contract, bench.adb.device.Device (which every transport implements)."""
 
-    def shell(self, argv: list[str], timeout_s: float = 60) -> ShellResultLike: ...
+    def shell(self, argv: Sequence[str], *, timeout_s: float = 60) -> ShellResultLike: ...
 
 
 def run_script(connection: ShellConnection, script: str, timeout_s: float = 60) -> ShellResultLike:
