@@ -4,9 +4,10 @@ python -m scripts.bench_adb_server [--size-mb 64] [--repeats 3] [--launches 40] 
 
 A private Debian adb server (its own port and HOME, stopped at the end) has the loopback device attached with
 `adb connect`; the same device is also reached directly (adb-shell). Printed:
+Each measurement round runs every client once, in turn, so that the load of a shared machine falls on all alike.
 - push throughput (MB/s, 1 MB = 10^6 bytes): direct, server (bench.adb.transport.server), and `adb push`;
 - per-launch overhead: the median time of a trivial shell command (`true`), the cost every launch pays on top
-  of the program it starts: direct, server, and `adb shell true`;
+  of the program it starts (timed in blocks of 10 back to back): direct, server, and `adb shell true`;
 - with --manifest (a small export), the wall time of a sweep of two loopback devices in parallel through the
   server (one command, --serial A,B) against each device's sweep alone.
 """
@@ -30,8 +31,9 @@ from loopback.device import LoopbackDevice
 from scripts.adb_server import private_adb_server
 
 REPO = Path(__file__).resolve().parents[1]
-SWEEP_OPTIONS = ["--configs", "full,conv5_1_simple,conv5_3_reduced", "--backends", "xnnpack", "--launches", "3",
-                 "--iterations", "5", "--warmup", "1", "--cooldown-s", "0", "--cooldown-max-s", "0",
+LAUNCH_BLOCK = 10  # launches timed back to back per turn (a sweep's connection is seldom idle for long)
+SWEEP_OPTIONS = ["--backends", "xnnpack", "--launches", "3",
+                 "--iterations", "20", "--warmup", "1", "--cooldown-s", "0", "--cooldown-max-s", "0",
                  "--no-drop-caches", "--no-core-peak"]
 
 
@@ -41,13 +43,16 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def median_push_s(push: Callable[[], object], repeats: int) -> float:
-    return statistics.median(timed(push) for _ in range(repeats))
-
-
-def median_launch_ms(launch: Callable[[], object], launches: int) -> float:
-    launch()  # warm
-    return statistics.median(timed(launch) for _ in range(launches)) * 1000
+def interleaved_medians(actions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each action, the actions taking turns round by round (after one warm-up round), so that
+    the load of this shared machine falls on all of them alike."""
+    for action in actions.values():
+        action()
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(rounds):
+        for name, action in actions.items():
+            times[name].append(timed(action))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def adb_cli(executable: str, env: dict[str, str], *args: str) -> None:
@@ -71,8 +76,8 @@ def sweep_wall_s(serials: list[str], server: str, manifest: Path, out: Path) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--launches", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--launches", type=int, default=100)
     parser.add_argument("--manifest", type=Path, help="a small export's manifest.json: also time a two-device sweep")
     parser.add_argument("--adb", default="/usr/bin/adb")
     args = parser.parse_args(argv)
@@ -93,20 +98,21 @@ def main(argv: list[str] | None = None) -> int:
             server: Device = connect(device_a.serial, transport="server", server=address)
             target = "/data/local/tmp/payload.bin"
             print(f"loopback device {device_a.serial}, adb server 127.0.0.1:{port} (Debian adb), "
-                  f"{args.size_mb} MB payload, {args.repeats} pushes, {args.launches} launches each; "
-                  f"medians; one run, side by side")
-            pushes = {
-                "direct (adb-shell)": median_push_s(lambda: direct.push(payload, target), args.repeats),
-                "server (host protocol)": median_push_s(lambda: server.push(payload, target), args.repeats),
-                "`adb push` (Debian adb)": median_push_s(
-                    lambda: adb_cli(args.adb, env, "-s", device_a.serial, "push", str(payload), target), args.repeats),
-            }
-            launches = {
-                "direct (adb-shell)": median_launch_ms(lambda: direct.check(["true"]), args.launches),
-                "server (host protocol)": median_launch_ms(lambda: server.check(["true"]), args.launches),
-                "`adb shell true` (Debian adb)": median_launch_ms(
-                    lambda: adb_cli(args.adb, env, "-s", device_a.serial, "shell", "true"), args.launches),
-            }
+                  f"{args.size_mb} MB payload, {args.repeats} pushes, {args.launches} launches each, "
+                  f"the clients taking turns; medians")
+            pushes = interleaved_medians({
+                "direct (adb-shell)": lambda: direct.push(payload, target),
+                "server (host protocol)": lambda: server.push(payload, target),
+                "`adb push` (Debian adb)":
+                    lambda: adb_cli(args.adb, env, "-s", device_a.serial, "push", str(payload), target),
+            }, args.repeats)
+            block = LAUNCH_BLOCK
+            launches = {name: seconds * 1000 / block for name, seconds in interleaved_medians({
+                "direct (adb-shell)": lambda: [direct.check(["true"]) for _ in range(block)],
+                "server (host protocol)": lambda: [server.check(["true"]) for _ in range(block)],
+                "`adb shell true` (Debian adb)":
+                    lambda: [adb_cli(args.adb, env, "-s", device_a.serial, "shell", "true") for _ in range(block)],
+            }, max(1, args.launches // block)).items()}
             direct.close()
             server.close()
             print(f"{'push throughput':<32}{'MB/s':>10}")

@@ -27,7 +27,7 @@ OWNER_LOCK = "owner.lock"
 
 
 @contextlib.contextmanager
-def device_connector(serial_spec: str, key_path: Path | None = None, transport: str = "direct",
+def device_connector(serial_spec: str, key_path: Path | None = None, transport: str = "auto",
                      server: ServerAddress | None = None) -> Iterator[Callable[[], Device]]:
     """Yields ``connect() -> Device``.
 

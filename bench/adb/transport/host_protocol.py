@@ -31,6 +31,7 @@ SERVER_PORT_ENV = "ANDROID_ADB_SERVER_PORT"
 TPORT_MIN_VERSION = 41  # host:tport:serial: (answers with the transport id) exists from this server version on
 MIN_SERVER_VERSION = 32  # older servers (before adb 1.0.32) are too old for this client
 SYNC_CHUNK_BYTES = 64 * 1024
+SEND_BATCH_BYTES = 1024 * 1024
 SYNC_PATH_MAX_BYTES = 1024
 MAX_REPLY_BYTES = 1 << 20
 
@@ -318,11 +319,17 @@ def sync_send(server: ServerSocket, chunks: Iterator[bytes], path: str, mode: in
               on_chunk: Callable[[int], None] | None = None) -> None:
     """SEND path,mode; DATA chunks (at most 64 KiB each); DONE mtime; then the device's OKAY or FAIL."""
     sync_request(server, b"SEND", f"{path},{mode}".encode())
+    batch = bytearray()  # several DATA packets per send: fewer system calls (sync caps a packet at 64 KiB)
     for chunk in chunks:
-        server.send(b"DATA" + struct.pack("<I", len(chunk)) + chunk)
+        batch += b"DATA" + struct.pack("<I", len(chunk))
+        batch += chunk
+        if len(batch) >= SEND_BATCH_BYTES:
+            server.send(bytes(batch))
+            batch.clear()
         if on_chunk is not None:
             on_chunk(len(chunk))
-    server.send(b"DONE" + struct.pack("<I", mtime_s & 0xFFFFFFFF))
+    batch += b"DONE" + struct.pack("<I", mtime_s & 0xFFFFFFFF)
+    server.send(bytes(batch))
     reply = server.receive_exactly(8)
     if reply[:4] == b"OKAY":
         return
