@@ -146,6 +146,18 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
                       adb_server=args.adb_server)
 
 
+def check_group_settings(args: argparse.Namespace) -> None:
+    """The settings of several devices' sweeps, checked once before any device is started."""
+    if args.resume:
+        given = [name for name in SWEEP_OPTIONS if getattr(args, name) is not None]
+        if given:
+            raise SettingsError(f"--resume continues with the run's own settings; leave out "
+                                f"{', '.join('--' + name.replace('_', '-') for name in given)}")
+        return
+    parse_server_address(args.adb_server)
+    config_from_args(args)
+
+
 def resume_command(request: RunRequest, opened: OpenedRun) -> str:
     argv = [sys.executable, "-m", "bench.run_device", "--serial", request.serial_spec,
             "--manifest", str(opened.manifest.path), "--out", str(request.results_dir), "--resume", opened.run_id]
@@ -193,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: --formats {','.join(moved)} names backends; --formats is now for file formats "
               f"(pte, ptl): use --backends {','.join(moved)}", file=sys.stderr)
     if is_device_group(args):
-        return run_device_group(args, build_parser(), check_settings=config_from_args)
+        return run_device_group(args, build_parser(), check_settings=check_group_settings)
     opened = None
     request = None
     try:

@@ -231,6 +231,7 @@ def run_device_group(args: argparse.Namespace, parser: argparse.ArgumentParser,
                      check_settings: Callable[[argparse.Namespace], object] = lambda _args: None) -> int:
     """The CLI of several devices: start (or resume) the group, wait, write group.json, print one summary."""
     try:
+        check_settings(args)
         if args.resume:
             folder = Path(args.out) / args.resume
             group = read_group(args.out, args.resume)
@@ -239,7 +240,6 @@ def run_device_group(args: argparse.Namespace, parser: argparse.ArgumentParser,
                 raise SettingsError(f"--resume {group.group_id} continues the group's own devices "
                                     f"({', '.join(m.serial for m in group.members)}); leave out --serial")
         else:
-            check_settings(args)
             group, folder = new_group(args, parser)
         pending = [member for member in group.members if not member.finished]
         for member in group.members:
