@@ -158,3 +158,38 @@ def test_ctrl_c_stops_every_device_and_one_resume_finishes_them_all(small_export
         assert len(keys) == len(set(keys)) == 3 * 2 * 2  # 3 configurations x 2 backends x 2 launches, none twice
         sessions = json.loads((folder / "run.json").read_text())["sessions"]
         assert [s["end"] for s in sessions] == (["interrupted", "complete"] if stopped[serial] == 130 else ["complete"])
+
+
+def test_a_device_that_goes_away_mid_sweep_ends_with_its_rows_while_the_other_finishes(
+        small_export, host_runner_bundle, adb_server, tmp_path):
+    manifest_path, _ = small_export
+    out = tmp_path / "out"
+    with LoopbackDevice(tmp_path / "stays") as stays:
+        leaves = LoopbackDevice(tmp_path / "leaves")
+        leaves.start()
+        try:
+            serials = [adb_server.attach(stays), adb_server.attach(leaves)]
+            env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bench.run_device", "--serial", ",".join(serials), "--transport", "server",
+                 "--adb-server", adb_server.text, "--manifest", str(manifest_path), "--out", str(out),
+                 "--backends", "xnnpack", "--launches", "3", "--reconnect-attempts", "0", "--no-drop-caches",
+                 "--no-core-peak", *QUICK], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+            def leaving_device_has_rows() -> bool:
+                files = [path for path in out.glob("*/*/results.jsonl") if serials[1].replace(":", "-") in str(path)]
+                return bool(files) and scan_rows(files[0]).count >= 2
+
+            wait_for(leaving_device_has_rows, "two rows from the device that will leave", 120)
+        finally:
+            leaves.stop()
+        _, err = process.communicate(timeout=300)
+    assert process.returncode == 1, err
+    group = read_group(out, the_group(out).name)
+    assert [(m.serial, m.exit_code) for m in group.members] == [(serials[0], 0), (serials[1], 1)]
+    folders = run_folders(the_group(out))
+    assert len(rows_of(folders[serials[0]])) == 8 * 3  # every program of the small export, 3 launches
+    kept = rows_of(folders[serials[1]])
+    assert 2 <= len(kept) < 8 * 3
+    assert f"[{serials[1]}] error:" in err
+    assert len([line for line in err.splitlines() if line.startswith("resume with:")]) == 1
