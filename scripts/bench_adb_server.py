@@ -55,10 +55,11 @@ def interleaved_medians(actions: dict[str, Callable[[], object]], rounds: int) -
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def adb_cli(executable: str, env: dict[str, str], *args: str) -> None:
+def adb_cli(executable: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     result = subprocess.run([executable, *args], env=env, capture_output=True, timeout=600)
     if result.returncode != 0:
         raise SystemExit(f"`adb {' '.join(args)}` failed: {result.stderr.decode(errors='replace').strip()}")
+    return result
 
 
 def sweep_wall_s(serials: list[str], server: str, manifest: Path, out: Path) -> float:

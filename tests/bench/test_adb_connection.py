@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from bench.adb.transport import direct as direct_transport
 from bench.adb.connection import DeviceStat, connect
 from bench.adb.keys import ensure_key_pair
 from bench.adb.serials import InvalidSerial
+from bench.adb.transport import direct as direct_transport
 from bench.errors import (
     AuthenticationFailed,
     CommandTimedOut,
