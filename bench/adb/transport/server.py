@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -243,12 +243,6 @@ class ServerDevice:
         what = f"push of {local_path} to {device_path}"
         done = 0
 
-        def chunks(server: hp.ServerSocket) -> Iterator[bytes]:
-            with open(local_path, "rb") as handle:
-                while chunk := handle.read(hp.SYNC_CHUNK_BYTES):
-                    server.set_deadline(timeout_s)
-                    yield chunk
-
         def on_chunk(size: int) -> None:
             nonlocal done
             done += size
@@ -256,7 +250,9 @@ class ServerDevice:
                 progress(done, total_bytes)
 
         def send(server: hp.ServerSocket) -> DeviceStat | None:
-            hp.sync_send(server, chunks(server), device_path, 0o100000 | (mode & 0o7777), int(time.time()), on_chunk)
+            with open(local_path, "rb") as source:
+                hp.sync_send(server, source, device_path, 0o100000 | (mode & 0o7777), int(time.time()), timeout_s,
+                             on_chunk)
             server.set_deadline(timeout_s)
             mode_bits, size, mtime = hp.sync_stat(server, device_path)
             return DeviceStat(mode_bits, size, mtime) if mode_bits else None
