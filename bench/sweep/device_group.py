@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from bench.adb.connection import parse_server_address
 from bench.adb.serials import parse_serial
-from bench.adb.transport.server import listed_devices
+from bench.adb.transport.server import listed_devices, printable
 from bench.errors import BenchError, SettingsError
 from formats.errors import FormatError
 from formats.run_folder import (
@@ -68,8 +68,10 @@ def group_serials(serial_text: str, server_text: str | None) -> list[str]:
         address = parse_server_address(server_text)
         devices = listed_devices(address)
         serials = [device.serial for device in devices if device.state == "device"]
+        for serial in serials:
+            parse_serial(serial)  # a listed name this harness cannot use is one clear error (shown escaped)
         if not serials:
-            listed = ", ".join(f"{d.serial} ({d.state})" for d in devices) or "nothing"
+            listed = ", ".join(f"{printable(d.serial)} ({printable(d.state)})" for d in devices) or "nothing"
             raise SettingsError(f"--serial all: the adb server at {address.text} lists no device in state `device` "
                                 f"(it lists {listed}); connect a phone and accept its prompt, then run again")
         return serials

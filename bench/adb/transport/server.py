@@ -51,6 +51,11 @@ def server_unavailable(address: hp.ServerAddress, reason: object) -> AdbServerUn
         "(or ANDROID_ADB_SERVER_HOST/ANDROID_ADB_SERVER_PORT)")
 
 
+def printable(text: str) -> str:
+    """A serial the server listed, safe on a terminal line: anything but printable ASCII shown as `?`."""
+    return "".join(char if " " <= char <= "~" else "?" for char in text)
+
+
 def checked_server_version(address: hp.ServerAddress, timeout_s: float) -> int:
     """The server's version; AdbServerUnavailable when none answers or it is too old for this client."""
     try:
@@ -78,7 +83,7 @@ def check_listed_state(address: hp.ServerAddress, serial: str, devices: list[hp.
     """The listing of `serial` when its state is `device`; otherwise the bench error that says what to do."""
     listed = next((device for device in devices if device.serial == serial), None)
     if listed is None:
-        seen = ", ".join(device.serial for device in devices) or "no device"
+        seen = ", ".join(printable(device.serial) for device in devices) or "no device"
         raise DeviceUnreachable(
             f"the adb server at {address.text} does not know {serial} (it lists {seen}): plug the phone in, or "
             f"attach a network device with `adb -P {address.port} connect HOST:PORT`, then check "
