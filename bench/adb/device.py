@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from bench.adb.scripts import SECTION_PREFIX
 from bench.adb.serials import DeviceSerial
 from bench.errors import DeviceCommandFailed
 
@@ -126,6 +125,8 @@ class Device(Protocol):
 def command_summary(command: str) -> str:
     """A short, one-line name of a device command for messages: a `sh -c SCRIPT` shows the script's first
     command (its section markers left out), anything longer than COMMAND_SUMMARY_CHARS is cut with `...`."""
+    from bench.adb.scripts import SECTION_PREFIX  # here: bench.adb.scripts types its callers with Device
+
     text = command
     try:
         words = shlex.split(command)

@@ -6,27 +6,15 @@ before each part, run through ``sh -c`` so that the connection quotes it as one 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from bench.adb.device import Device, ShellResult
 
 SECTION_PREFIX = "@@section:"
 
 
-class ShellResultLike(Protocol):
-    @property
-    def exit_code(self) -> int | None: ...
-
-    @property
-    def output(self) -> str: ...
+ShellConnection = Device  # what the probes and the sweep take: the device contract (bench.adb.device)
 
 
-class ShellConnection(Protocol):
-    """The shell part of the device contract, bench.adb.device.Device (which every transport implements)."""
-
-    def shell(self, argv: Sequence[str], *, timeout_s: float = 60) -> ShellResultLike: ...
-
-
-def run_script(connection: ShellConnection, script: str, timeout_s: float = 60) -> ShellResultLike:
+def run_script(connection: ShellConnection, script: str, timeout_s: float = 60) -> ShellResult:
     """Run ``script`` with the device's ``sh``; returns the connection's shell result."""
     return connection.shell(["sh", "-c", script], timeout_s=timeout_s)
 
