@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.adb.device import (
-    COMMAND_SUMMARY_CHARS,
     DEFAULT_COMMAND_TIMEOUT_S,
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_TRANSFER_TIMEOUT_S,
@@ -18,8 +17,8 @@ from bench.adb.device import (
     ProgressCallback,
     ShellResult,
     TransportInfo,
-    command_summary,
 )
+from bench.adb.scripts import COMMAND_SUMMARY_CHARS, command_summary
 from bench.adb.serials import LOOPBACK_ABIS, DeviceSerial, parse_serial
 from bench.adb.transport import host_protocol
 from bench.adb.transport.direct import DirectDevice, SocketTransport, connect_direct

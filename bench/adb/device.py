@@ -9,7 +9,6 @@ they hold.
 
 from __future__ import annotations
 
-import shlex
 import stat as stat_bits
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_COMMAND_TIMEOUT_S = 60.0
 DEFAULT_TRANSFER_TIMEOUT_S = 60.0
 OUTPUT_TAIL_CHARS = 400
-COMMAND_SUMMARY_CHARS = 60
 OUT_OF_SPACE = "No space left on device"
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, total bytes)
@@ -122,24 +120,6 @@ class Device(Protocol):
         ...
 
 
-def command_summary(command: str) -> str:
-    """A short, one-line name of a device command for messages: a `sh -c SCRIPT` shows the script's first
-    command (its section markers left out), anything longer than COMMAND_SUMMARY_CHARS is cut with `...`."""
-    from bench.adb.scripts import SECTION_PREFIX  # here: bench.adb.scripts types its callers with Device
-
-    text = command
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        words = []
-    if len(words) == 3 and words[:2] == ["sh", "-c"]:
-        lines = [line.strip() for line in words[2].splitlines() if line.strip()]
-        lines = [line for line in lines if SECTION_PREFIX not in line] or lines or [""]
-        text = f"sh -c {lines[0]}" + (" ..." if len(lines) > 1 else "")
-    text = " ".join(text.split())
-    return text if len(text) <= COMMAND_SUMMARY_CHARS else text[:COMMAND_SUMMARY_CHARS - 3] + "..."
-
-
 def require_success(result: ShellResult, serial: DeviceSerial) -> ShellResult:
     """The result itself, or DeviceCommandFailed (with the output's tail) when its exit code is not 0."""
     if result.exit_code != 0:
@@ -152,9 +132,3 @@ def require_success(result: ShellResult, serial: DeviceSerial) -> ShellResult:
             output=result.output,
         )
     return result
-
-
-def timed_out_message(serial: DeviceSerial, command: str, timeout_s: float) -> str:
-    return (f"{serial.text} gave no answer to `{command_summary(command)}` within {timeout_s:g} s "
-            f"(the command was ended): check that the device is awake and that `adb -s {serial.text} "
-            "shell echo ok` answers, then run again")

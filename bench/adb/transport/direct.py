@@ -29,10 +29,10 @@ from bench.adb.device import (
     ShellResult,
     TransportInfo,
     require_success,
-    timed_out_message,
 )
 from bench.adb.keys import load_signer
 from bench.adb.quoting import mark_command, quote_argv
+from bench.adb.scripts import timed_out_message
 from bench.adb.serials import DeviceSerial, InvalidSerial, SerialKind, parse_serial
 from bench.adb.transport.direct_errors import (
     TIMEOUTS,

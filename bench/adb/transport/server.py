@@ -24,9 +24,9 @@ from bench.adb.device import (
     ShellResult,
     TransportInfo,
     require_success,
-    timed_out_message,
 )
 from bench.adb.quoting import mark_command, quote_argv
+from bench.adb.scripts import timed_out_message
 from bench.adb.serials import DeviceSerial, parse_serial
 from bench.adb.transport import host_protocol as hp
 from bench.adb.transport.direct import check_pushed_size, partial_file
