@@ -9,7 +9,7 @@ Each measurement round runs every client once, in turn, so that the load of a sh
 - per-launch overhead: the median time of a trivial shell command (`true`), the cost every launch pays on top
   of the program it starts (timed in blocks of 10 back to back): direct, server, and `adb shell true`;
 - with --manifest (a small export), the wall time of a sweep of two loopback devices in parallel through the
-  server (one command, --serial A,B) against each device's sweep alone.
+  server (one command, --serial A,B) against each device's sweep alone, and device A's sweep on the direct path.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def adb_cli(executable: str, env: dict[str, str], *args: str) -> subprocess.Comp
     return result
 
 
-def sweep_wall_s(serials: list[str], server: str, manifest: Path, out: Path) -> float:
-    command = [sys.executable, "-m", "bench.run_device", "--serial", ",".join(serials), "--transport", "server",
+def sweep_wall_s(serials: list[str], server: str, manifest: Path, out: Path, transport: str = "server") -> float:
+    command = [sys.executable, "-m", "bench.run_device", "--serial", ",".join(serials), "--transport", transport,
                "--adb-server", server, "--manifest", str(manifest), "--out", str(out), *SWEEP_OPTIONS]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     start = time.perf_counter()
@@ -131,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                 alone = [sweep_wall_s([serial], f"127.0.0.1:{port}", args.manifest, root / f"alone-{i}")
                          for i, serial in enumerate(serials)]
                 both = sweep_wall_s(serials, f"127.0.0.1:{port}", args.manifest, root / "both")
+                direct_alone = sweep_wall_s(serials[:1], f"127.0.0.1:{port}", args.manifest, root / "direct", "direct")
                 print(f"sweep wall time ({' '.join(SWEEP_OPTIONS[:6])}): device A alone {alone[0]:.1f} s, "
                       f"device B alone {alone[1]:.1f} s, both in parallel {both:.1f} s "
-                      f"({both / max(alone):.2f}x the longer one alone, {both / sum(alone):.2f}x both in turn)")
+                      f"({both / max(alone):.2f}x the longer one alone, {both / sum(alone):.2f}x both in turn); "
+                      f"device A alone through the direct path {direct_alone:.1f} s")
     return 0
 
 
