@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.cross_device import cross_device_outputs
 from analysis.errors import AnalysisError
 from analysis.figures import (
     FigureFiles,
@@ -86,9 +87,11 @@ def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir
                                           plot_int8_comparison(int8, figures_dir)) if figure is not None]
     split = split_outputs(loaded, summary, out_dir, network_profiles)  # the split study, when a run has one
     table_paths.update(_write_tables(split.tables, out_dir))
+    devices = cross_device_outputs(loaded, tables, contexts, out_dir / FIGURES_FOLDER, out_dir)  # 2+ devices only
+    table_paths.update(_write_tables(devices.tables, out_dir))
     report_path = write_report(ReportInputs(
         input_paths=[Path(path) for path in inputs], out_dir=out_dir, loaded=loaded, contexts=contexts, tables=tables,
         summary=summary, reproduction=reproduction, comparison=comparison, int8=int8, figures=figures, table_paths=table_paths,
-        split_section=split.section,
+        split_section=split.section, cross_device_section=devices.section,
     ))
     return AnalysisOutputs(out_dir, report_path, table_paths, figures, loaded.warnings, len(tables.failures))

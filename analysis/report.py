@@ -41,6 +41,7 @@ class ReportInputs:
     figures: list[FigureFiles]
     table_paths: dict[str, Path]
     split_section: str = ""  # analysis.split_report: where to cut (runs with cloud stage results)
+    cross_device_section: str = ""  # analysis.cross_device: the devices compared (results of 2+ devices)
 
 
 def _range_text(value_range: tuple | None, scale: float, unit: str) -> str:
@@ -335,6 +336,7 @@ def render_report(inputs: ReportInputs) -> str:
         _setup_section(inputs.contexts),
         _reproduction_section(inputs.reproduction, inputs.summary, inputs.tables.launches),
         _figures_section(inputs.figures, inputs.out_dir),
+        inputs.cross_device_section,
         _summary_section(inputs.summary),
         _comparison_section(inputs.comparison),
         _int8_section(inputs.int8),

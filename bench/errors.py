@@ -79,3 +79,8 @@ class CommandTimedOut(DeviceCommandFailed):
 
 class TransferOutOfSpace(InsufficientStorage, TransferFailed):
     """A push failed because the device ran out of space (caught as either parent)."""
+
+
+class AdbServerUnavailable(DeviceUnreachable):
+    """The adb server named (--adb-server, ANDROID_ADB_SERVER_HOST/PORT, default 127.0.0.1:5037) does not answer,
+    or is too old for this harness."""

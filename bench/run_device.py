@@ -6,6 +6,9 @@
 .ptl programs run with the TorchScript Lite build of the runner (``<platform>-<abi>-lite`` next to
 the plain bundle, or --lite-runner-bundle); without one they give "unsupported" rows.
 
+Several devices (--serial a,b or all): one sweep per device in parallel, each in its own run folder
+under one group folder (bench.sweep.device_group); --resume GROUP_ID continues every unfinished one.
+
 Exit codes: 0 done, 1 partial sweep (device lost: resume it; or some programs unsupported by the
 runner builds at hand: the message says how to build the missing one), 2 error, 130 interrupted.
 """
@@ -21,10 +24,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.adb.connection import TRANSPORTS, parse_server_address  # noqa: E402
 from bench.adb.reconnect import DeviceLink  # noqa: E402
 from bench.adb.serials import parse_serial  # noqa: E402
 from bench.adb.target import LOOPBACK_SERIAL, device_connector  # noqa: E402
 from bench.errors import BenchError, SettingsError, SweepStopped  # noqa: E402
+from bench.sweep.device_group import is_device_group, run_device_group  # noqa: E402
 from bench.sweep.progress import ProgressEvent, format_progress  # noqa: E402
 from bench.sweep.run import OpenedRun, RunReport, RunRequest, execute_run, open_run  # noqa: E402
 from bench.sweep.settings import SweepConfig  # noqa: E402
@@ -51,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every full/client program of an export manifest on a device, N launches each, "
                     "pinned to one core; rows go to <out>/<run_id>/results.jsonl.")
     parser.add_argument("--serial", default=os.environ.get("ANDROID_SERIAL"),
-                        help="adb serial (emulator-5554, HOST:PORT, ...) or 'loopback'; default $ANDROID_SERIAL")
+                        help="adb serial (emulator-5554, HOST:PORT, a USB serial, 'loopback'), several comma-separated "
+                             "(one sweep per device, in parallel), or 'all' (every device the adb server lists); "
+                             "default $ANDROID_SERIAL")
     parser.add_argument("--manifest", type=Path, help="manifest.json written by export/ (optional with --resume)")
     parser.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results)")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run with its own settings")
@@ -60,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lite-runner-bundle", type=Path,
                         help="TorchScript Lite runner bundle for .ptl programs "
                              "(default: the <platform>-<abi>-lite build next to the runner bundle)")
-    parser.add_argument("--adb-key", type=Path, help="adb private key (default: ~/.android/adbkey)")
+    parser.add_argument("--adb-key", type=Path, help="adb private key of the direct transport (default: ~/.android/adbkey)")
+    parser.add_argument("--transport", choices=TRANSPORTS, default="auto",
+                        help="how to reach the device: through the adb server (server), adb-shell without one (direct), "
+                             "or the server when it lists the serial, else direct (auto, the default)")
+    parser.add_argument("--adb-server", metavar="HOST:PORT",
+                        help="the adb server to use (default: $ANDROID_ADB_SERVER_HOST:$ANDROID_ADB_SERVER_PORT, "
+                             "else 127.0.0.1:5037)")
     defaults = SweepConfig()
     sweep = parser.add_argument_group("sweep settings (stored in run.json; not allowed with --resume)")
     sweep.add_argument("--core", type=int, help="CPU core to pin to (default: the fastest online core)")
@@ -118,6 +131,7 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
         raise SettingsError("no device given: pass --serial SERIAL (or set ANDROID_SERIAL; "
                             f"--serial {LOOPBACK_SERIAL} runs on this host)")
     parse_serial(args.serial)  # a malformed serial fails here, before anything is written
+    parse_server_address(args.adb_server)
     if args.resume:
         given = [name for name in SWEEP_OPTIONS if getattr(args, name) is not None]
         if given:
@@ -128,7 +142,20 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
     return RunRequest(serial_spec=args.serial, results_dir=args.out, manifest_path=args.manifest,
                       config=config_from_args(args) if not args.resume else SweepConfig(),
                       resume_run_id=args.resume, runner_bundle_dir=args.runner_bundle,
-                      lite_runner_bundle_dir=args.lite_runner_bundle)
+                      lite_runner_bundle_dir=args.lite_runner_bundle, transport=args.transport,
+                      adb_server=args.adb_server)
+
+
+def check_group_settings(args: argparse.Namespace) -> None:
+    """The settings of several devices' sweeps, checked once before any device is started."""
+    if args.resume:
+        given = [name for name in SWEEP_OPTIONS if getattr(args, name) is not None]
+        if given:
+            raise SettingsError(f"--resume continues with the run's own settings; leave out "
+                                f"{', '.join('--' + name.replace('_', '-') for name in given)}")
+        return
+    parse_server_address(args.adb_server)
+    config_from_args(args)
 
 
 def resume_command(request: RunRequest, opened: OpenedRun) -> str:
@@ -138,6 +165,10 @@ def resume_command(request: RunRequest, opened: OpenedRun) -> str:
         argv += ["--runner-bundle", str(request.runner_bundle_dir)]
     if request.lite_runner_bundle_dir is not None:
         argv += ["--lite-runner-bundle", str(request.lite_runner_bundle_dir)]
+    if request.transport != "auto":
+        argv += ["--transport", request.transport]
+    if request.adb_server is not None:
+        argv += ["--adb-server", request.adb_server]
     return shlex.join(argv)
 
 
@@ -173,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     if moved:
         print(f"warning: --formats {','.join(moved)} names backends; --formats is now for file formats "
               f"(pte, ptl): use --backends {','.join(moved)}", file=sys.stderr)
+    if is_device_group(args):
+        return run_device_group(args, build_parser(), check_settings=check_group_settings)
     opened = None
     request = None
     try:
@@ -182,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cut an unfinished last row ({opened.repaired_tail_bytes} bytes) from "
                   f"{opened.folder.results_path}", file=sys.stderr)
         print(f"run {opened.run_id} -> {opened.folder.path}", file=sys.stderr, flush=True)
-        with device_connector(request.serial_spec, key_path=args.adb_key) as connect:
+        with device_connector(request.serial_spec, key_path=args.adb_key, transport=request.transport,
+                              server=parse_server_address(request.adb_server)) as connect:
             link = DeviceLink(connect, attempts=opened.config.reconnect_attempts,
                               backoff_s=opened.config.reconnect_backoff_s)
             try:

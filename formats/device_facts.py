@@ -4,7 +4,8 @@ rate of the cores the sweep used.
 
 Collected by bench/ (bench.device.facts) and embedded in every results row and in run.json; read by
 analysis/. Version 1 had no `loopback`, `emulator`, `cpu_emulation` or `core_peaks` fields: its reader derives
-`loopback` from the model name the loopback device reported then.
+`loopback` from the model name the loopback device reported then. `transport` and `adb_server` (how the sweep
+reached the device) came later within version 2; files without them read with None.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class DeviceFacts:
     emulator: bool = False  # the device says it is an emulator (ro.kernel.qemu / ro.boot.qemu)
     cpu_emulation: str | None = None  # e.g. "qemu-aarch64": instructions are translated, timings mean nothing
     core_peaks: list[dict] = field(default_factory=list)  # the runner's splitbench.core_peak objects, one per core measured
+    transport: str | None = None  # how the sweep reached it: "direct" (adb-shell) or "server" (the adb server)
+    adb_server: str | None = None  # HOST:PORT of that adb server (transport "server")
     schema: str = DEVICE_FACTS_SCHEMA
     schema_version: int = DEVICE_FACTS_SCHEMA_VERSION
 

@@ -1,9 +1,14 @@
-"""results/<run_id>/: one sweep's results.jsonl and run.json, and the run ids that name such folders."""
+"""results/<run_id>/: one sweep's results.jsonl and run.json, and the run ids that name such folders; and
+results/<group_id>/ (docs/formats.md, section 5b): several devices swept by one command, group.json beside one
+ordinary run folder per device.
+
+group.json version 1 is the first: folders without one are single runs, read as before."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import secrets
@@ -13,8 +18,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from formats.errors import ResultsError
+from formats.json_file import write_json_atomically
 from formats.results import RESULTS_FILE, RowWriter, read_rows
 from formats.run_info import RUN_FILE, read_run_info, write_run_info
+from formats.schema import check_schema, versioned
 
 
 def utc_now_text(now: datetime | None = None) -> str:
@@ -156,3 +163,107 @@ def scan_rows(results_path: Path) -> ExistingRows:
     if read.unfinished_tail is not None:
         existing.truncated_tail_bytes = read.unfinished_tail.size_bytes
     return existing
+
+
+# -- several devices in one command ---------------------------------------------------------------------------
+GROUP_FILE = "group.json"
+GROUP_SCHEMA = "splitbench.run_group"
+GROUP_SCHEMA_VERSION = 1
+GROUP_VERSIONS: tuple[int, ...] = (1,)
+GROUP_ID_LABEL = "devices"
+
+
+@dataclass
+class GroupMember:
+    """One device of a group: its serial, its run folder's id once it has one, and how its last sweep ended."""
+
+    serial: str
+    run_id: str | None = None
+    exit_code: int | None = None  # of bench.run_device: 0 done, 1 partial, 2 error, 130 interrupted; None: not yet
+
+    @property
+    def finished(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclass
+class RunGroup:
+    """results/<group_id>/group.json: a sweep of several devices at once, one ordinary run folder per device
+    beside it (results/<group_id>/<run_id>/), so that every reader of run folders reads each device's alone."""
+
+    group_id: str
+    created_utc: str
+    start_args: list[str]  # bench.run_device options that start a device's sweep (without --serial/--out)
+    resume_args: list[str]  # the options that a resume keeps (manifest, runner bundles, transport, ...)
+    members: list[GroupMember]
+
+    def member(self, serial: str) -> GroupMember:
+        return next(member for member in self.members if member.serial == serial)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group_id": self.group_id, "created_utc": self.created_utc, "start_args": self.start_args,
+                "resume_args": self.resume_args,
+                "devices": [{"serial": m.serial, "run_id": m.run_id, "exit_code": m.exit_code} for m in self.members]}
+
+
+def group_path(results_dir: Path, group_id: str) -> Path:
+    return Path(results_dir) / group_id / GROUP_FILE
+
+
+def is_group(results_dir: Path, run_or_group_id: str) -> bool:
+    """Whether results/<id> is a group of device runs (it holds group.json) rather than one run."""
+    return RUN_ID_PATTERN.fullmatch(run_or_group_id) is not None and ".." not in run_or_group_id \
+        and group_path(results_dir, run_or_group_id).is_file()
+
+
+def create_group_folder(results_dir: Path, attempts: int = 8) -> Path:
+    """The folder of a new group, made atomically under a fresh id ``<time>-devices-<suffix>``."""
+    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    for _ in range(attempts):
+        folder = Path(results_dir) / new_run_id(GROUP_ID_LABEL)
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+            return folder
+    raise ResultsError(f"could not make a new group folder in {results_dir} after {attempts} attempts; check --out")
+
+
+def write_group(results_dir: Path, group: RunGroup) -> None:
+    write_json_atomically(group_path(results_dir, group.group_id),
+                          versioned(GROUP_SCHEMA, GROUP_SCHEMA_VERSION, group.to_json()))
+
+
+def read_group(results_dir: Path, group_id: str) -> RunGroup:
+    """group.json, checked: ResultsError naming what is wrong and what to do otherwise."""
+    check_run_id(group_id)
+    path = group_path(results_dir, group_id)
+    advice = "restore it, or start the devices again without --resume"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path} is unreadable ({error}); {advice}") from None
+    check_schema(data, GROUP_SCHEMA, GROUP_VERSIONS, str(path), advice=advice)
+    try:
+        members = [GroupMember(serial=str(entry["serial"]), run_id=entry.get("run_id"), exit_code=entry.get("exit_code"))
+                   for entry in data["devices"]]
+        group = RunGroup(group_id=str(data["group_id"]), created_utc=str(data["created_utc"]),
+                         start_args=[str(arg) for arg in data["start_args"]],
+                         resume_args=[str(arg) for arg in data["resume_args"]], members=members)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ResultsError(f"{path} lacks {error} or has it in the wrong form; {advice}") from None
+    for member in members:
+        if member.run_id is not None:
+            check_run_id(member.run_id)
+        if member.exit_code is not None and not isinstance(member.exit_code, int):
+            raise ResultsError(f"{path}: exit_code of {member.serial} is not a number; {advice}")
+    return group
+
+
+def run_ids_for_serial(group_folder: Path, serial: str) -> list[str]:
+    """The ids of the run folders in a group folder whose run.json names `serial`, oldest first."""
+    found = []
+    for run_file in sorted(Path(group_folder).glob(f"*/{RUN_FILE}")):
+        with contextlib.suppress(ResultsError, OSError):
+            info = read_run_info(run_file)
+            if info.get("serial_spec") == serial:
+                found.append((str(info.get("created_utc", "")), run_file.parent.name))
+    return [run_id for _, run_id in sorted(found)]

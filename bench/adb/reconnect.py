@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from bench.adb.device import Device
 from bench.errors import DeviceLost, DeviceUnreachable
 
 T = TypeVar("T")
@@ -20,7 +21,7 @@ class DeviceLink:
     A device that never answered is not retried: the first error is raised as it is.
     """
 
-    def __init__(self, connect: Callable[[], object], attempts: int = 4, backoff_s: float = 2.0,
+    def __init__(self, connect: Callable[[], Device], attempts: int = 4, backoff_s: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep,
                  on_reconnect: Callable[[int, float, Exception], None] | None = None):
         self.connect = connect
@@ -28,17 +29,17 @@ class DeviceLink:
         self.backoff_s = backoff_s
         self.sleep = sleep
         self.on_reconnect = on_reconnect
-        self.connection = None
+        self.connection: Device | None = None
         self.reconnections = 0
         self.ever_connected = False
 
-    def current(self):
+    def current(self) -> Device:
         if self.connection is None:
             self.connection = self.connect()
             self.ever_connected = True
         return self.connection
 
-    def call(self, action: Callable[[object], T]) -> T:
+    def call(self, action: Callable[[Device], T]) -> T:
         failures = 0
         while True:
             try:

@@ -6,23 +6,19 @@ before each part, run through ``sh -c`` so that the connection quotes it as one 
 
 from __future__ import annotations
 
-from typing import Protocol
+import shlex
+
+from bench.adb.device import Device, ShellResult
+from bench.adb.serials import DeviceSerial
 
 SECTION_PREFIX = "@@section:"
+COMMAND_SUMMARY_CHARS = 60
 
 
-class ShellResultLike(Protocol):
-    exit_code: int | None
-    output: str
+ShellConnection = Device  # what the probes and the sweep take: the device contract (bench.adb.device)
 
 
-class ShellConnection(Protocol):
-    """The part of bench.adb.connection.DeviceConnection that bench/ relies on."""
-
-    def shell(self, argv: list[str], timeout_s: float = 60) -> ShellResultLike: ...
-
-
-def run_script(connection: ShellConnection, script: str, timeout_s: float = 60) -> ShellResultLike:
+def run_script(connection: ShellConnection, script: str, timeout_s: float = 60) -> ShellResult:
     """Run ``script`` with the device's ``sh``; returns the connection's shell result."""
     return connection.shell(["sh", "-c", script], timeout_s=timeout_s)
 
@@ -42,3 +38,25 @@ def split_sections(output: str) -> dict[str, str]:
         elif current is not None:
             current.append(line)
     return {name: "\n".join(lines).strip("\n") for name, lines in sections.items()}
+
+
+def command_summary(command: str) -> str:
+    """A short, one-line name of a device command for messages: a `sh -c SCRIPT` shows the script's first
+    command (its section markers left out), anything longer than COMMAND_SUMMARY_CHARS is cut with `...`."""
+    text = command
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = []
+    if len(words) == 3 and words[:2] == ["sh", "-c"]:
+        lines = [line.strip() for line in words[2].splitlines() if line.strip()]
+        lines = [line for line in lines if SECTION_PREFIX not in line] or lines or [""]
+        text = f"sh -c {lines[0]}" + (" ..." if len(lines) > 1 else "")
+    text = " ".join(text.split())
+    return text if len(text) <= COMMAND_SUMMARY_CHARS else text[:COMMAND_SUMMARY_CHARS - 3] + "..."
+
+
+def timed_out_message(serial: DeviceSerial, command: str, timeout_s: float) -> str:
+    return (f"{serial.text} gave no answer to `{command_summary(command)}` within {timeout_s:g} s "
+            f"(the command was ended): check that the device is awake and that `adb -s {serial.text} "
+            "shell echo ok` answers, then run again")

@@ -52,8 +52,8 @@ def parse_serial(serial: str | None, environ: dict[str, str] | None = None) -> D
 
     With no serial, ANDROID_SERIAL is used, as adb does.
     """
-    environ = os.environ if environ is None else environ
-    text = (serial if serial is not None else environ.get("ANDROID_SERIAL", "")).strip()
+    env = dict(os.environ) if environ is None else environ
+    text = (serial if serial is not None else env.get("ANDROID_SERIAL", "")).strip()
     if not text:
         raise InvalidSerial(
             "no device serial given and ANDROID_SERIAL is not set; pass --serial HOST:PORT, emulator-5554, "

@@ -10,9 +10,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bench.adb.connection import connect
+from bench.adb.connection import ServerAddress, connect, resolve_transport
+from bench.adb.device import Device
 from bench.adb.keys import ensure_key_pair
-from bench.adb.serials import LOOPBACK_ABIS, LOOPBACK_SERIAL
+from bench.adb.serials import LOOPBACK_ABIS, LOOPBACK_SERIAL, parse_serial
 from bench.errors import LoopbackStartFailed
 from bench.host_processes import pid_alive
 from loopback import LoopbackDevice
@@ -26,18 +27,23 @@ OWNER_LOCK = "owner.lock"
 
 
 @contextlib.contextmanager
-def device_connector(serial_spec: str, key_path: Path | None = None) -> Iterator[Callable[[], object]]:
-    """Yields ``connect() -> DeviceConnection``.
+def device_connector(serial_spec: str, key_path: Path | None = None, transport: str = "auto",
+                     server: ServerAddress | None = None) -> Iterator[Callable[[], Device]]:
+    """Yields ``connect() -> Device``.
 
     ``loopback`` starts a LoopbackDevice (sandbox in a temporary folder) for the duration
     of the block and stops it afterwards, ``loopback-arm64`` one that is an emulated Android arm64 phone;
-    any other value is an adb serial.
+    any other value is an adb serial, reached through `transport` (auto is decided once, here, so that every
+    reconnection of the run goes the same way).
     The loopback device serves only this run: it accepts only a key pair made for the run (in a private
     temporary folder, private key 0600; key_path is not used for it) and only peers running as this user.
     """
     if serial_spec not in LOOPBACK_ABIS:
-        yield lambda: connect(serial_spec, key_path=key_path)
+        address = server or ServerAddress.from_environment()
+        chosen = resolve_transport(transport, parse_serial(serial_spec), address)
+        yield lambda: connect(serial_spec, key_path=key_path, transport=chosen, server=address)
         return
+    resolve_transport(transport, parse_serial(serial_spec), server or ServerAddress())
     with loopback_device_for_run(abi=LOOPBACK_ABIS[serial_spec]) as (device, run_key):
         yield lambda: connect(device.serial, key_path=run_key)
 

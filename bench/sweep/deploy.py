@@ -15,8 +15,8 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
+from bench.adb.device import Device
 from bench.adb.scripts import run_script, section_marker, split_sections
 from bench.device.facts import parse_df_available_bytes
 from bench.errors import InsufficientStorage, TransferFailed
@@ -28,10 +28,7 @@ STORAGE_MARGIN_BYTES = 8 * 1024 * 1024
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
-class PushConnection(Protocol):
-    def shell(self, argv: list[str], timeout_s: float = 60): ...
-
-    def push(self, local: str, device_path: str, mode: int = 0o644): ...
+PushConnection = Device  # the device contract (bench.adb.device): shell and push are what deploy uses
 
 
 RUNNER_FOLDER = "runner"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench.adb.device import Device
 from bench.adb.reconnect import DeviceLink
 from bench.device.cores import choose_core
 from bench.device.facts import collect_device_facts
@@ -55,6 +56,8 @@ class RunRequest:
     runner_bundle_dir: Path | None = None
     lite_runner_bundle_dir: Path | None = None  # None: the -lite build next to the plain bundle
     build_root: Path | None = None
+    transport: str = "direct"  # auto | server | direct (bench.adb.connection)
+    adb_server: str | None = None  # HOST:PORT; None: ANDROID_ADB_SERVER_HOST/PORT, else 127.0.0.1:5037
 
 
 @dataclass
@@ -156,7 +159,7 @@ def execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
 
 def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
                  on_progress: ProgressCallback | None) -> RunReport:
-    device = device_call(link, opened.run_id, lambda c: collect_device_facts(c, request.serial_spec))
+    device = device_call(link, opened.run_id, lambda c: with_transport(collect_device_facts(c, request.serial_spec), c))
     core = core_for_run(opened, device)
     bundle = find_runner_bundle(device, build_root=request.build_root, folder=request.runner_bundle_dir)
     lite_programs = [p for p in opened.programs if p.needs_lite_runtime]
@@ -202,6 +205,11 @@ def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
         raise
     release_claim(link, claim, fresh_connection=False)
     return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary, lite_runner)
+
+
+def with_transport(device: DeviceFacts, connection: Device) -> DeviceFacts:
+    """The facts with the transport that reached the device (direct, or server and its address)."""
+    return replace(device, transport=connection.transport.kind, adb_server=connection.transport.server)
 
 
 def leftover_run_ids(run_id: str, takeover: LockTakeover | None) -> list[str]:

@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.adb.device import TransportInfo
 from bench.errors import DeviceLost, TransferFailed
 
 DEVICE_TMP = "/data/local/tmp"
@@ -29,6 +30,8 @@ class HostSandboxConnection:
     ``lose_after_shells``: the device is lost (DeviceLost) from that shell call on, for
     ``lost_for_calls`` calls, then comes back. ``quota_bytes`` makes pushes beyond it fail.
     """
+
+    transport = TransportInfo(kind="host-sandbox")  # what the device facts record as the transport
 
     def __init__(self, sandbox: Path, lose_after_shells: int | None = None, quota_bytes: int | None = None):
         self.sandbox = Path(sandbox)

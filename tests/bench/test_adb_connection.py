@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from bench.adb import connection as adb_connection
 from bench.adb.connection import DeviceStat, connect
 from bench.adb.keys import ensure_key_pair
 from bench.adb.serials import InvalidSerial
+from bench.adb.transport import direct as direct_transport
 from bench.errors import (
     AuthenticationFailed,
     CommandTimedOut,
@@ -251,7 +251,7 @@ def test_auth_new_key_is_accepted_and_remembered(tmp_path, key_path):
 
 # -- serials that cannot be opened here ------------------------------------------------------------
 def test_usb_serial_without_usb_support_says_to_use_wifi_debugging(key_path, monkeypatch):
-    monkeypatch.setattr(adb_connection, "_usb_available", lambda: False)
+    monkeypatch.setattr(direct_transport, "_usb_available", lambda: False)
     with pytest.raises(DeviceUnreachable, match=r"adb tcpip 5555.*adb-shell\[usb\]"):
         connect("84B5T15A10010126", key_path=key_path)
 

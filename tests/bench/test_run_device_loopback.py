@@ -145,7 +145,7 @@ def test_a_device_lost_for_good_is_a_partial_sweep_with_exit_code_1(small_export
     manifest_path, _ = small_export
     with LoopbackDevice(tmp_path / "sandbox") as device:
         @contextlib.contextmanager
-        def this_device(serial_spec, key_path=None):
+        def this_device(serial_spec, key_path=None, **_transport):
             yield lambda: connect(device.serial)
 
         def vanish_at_the_third_launch(event):
