@@ -119,6 +119,13 @@ class Device(Protocol):
         """Close the connection; never raises."""
         ...
 
+    def __enter__(self) -> Device:
+        """The open device itself; leaving the block closes it."""
+        ...
+
+    def __exit__(self, *_exc: object) -> None:
+        ...
+
 
 def require_success(result: ShellResult, serial: DeviceSerial) -> ShellResult:
     """The result itself, or DeviceCommandFailed (with the output's tail) when its exit code is not 0."""

@@ -99,7 +99,7 @@ def run_sweep(link: DeviceLink, plan: SweepPlan, writer: RowWriter,
         summary.statuses[outcome.status] += 1
         summary.launches_wall_s += outcome.wall_s
         progress.record_launch(pending, outcome.wall_s)
-        if outcome.status == "ok":
+        if outcome.status == "ok" and outcome.runner is not None:
             launch_samples.setdefault(program.program_id, []).append(list(outcome.runner["timing"]["inference_ms"]))
 
     for position, (program, pending) in enumerate(queue):

@@ -215,8 +215,9 @@ def with_transport(device: DeviceFacts, connection: Device) -> DeviceFacts:
 def leftover_run_ids(run_id: str, takeover: LockTakeover | None) -> list[str]:
     """This run's device folder and, after taking a dead sweep's lock, that sweep's run folder too."""
     previous = (takeover.previous_owner or {}).get("run_id") if takeover is not None else None
-    safe = isinstance(previous, str) and RUN_ID_PATTERN.fullmatch(previous) and ".." not in previous
-    return [run_id] + ([previous] if safe and previous != run_id else [])
+    if isinstance(previous, str) and RUN_ID_PATTERN.fullmatch(previous) and ".." not in previous and previous != run_id:
+        return [run_id, previous]
+    return [run_id]
 
 
 def release_claim(link: DeviceLink, claim: DeviceClaim, fresh_connection: bool) -> bool:
