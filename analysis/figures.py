@@ -14,10 +14,10 @@ from matplotlib.patches import Patch  # noqa: E402
 from analysis.configurations import display_name  # noqa: E402
 from analysis.devices import device_label  # noqa: E402
 from analysis.run_context import RunContext  # noqa: E402
+from formats.backends import BACKENDS  # noqa: E402
 from formats.paper import order_backends, order_configurations  # noqa: E402
 
 PANEL_KEYS = ["device", "core", "threads", "arch"]
-BACKEND_COLOURS = {"xnnpack": "#1f77b4", "portable": "#d62728", "lite": "#2ca02c"}
 FALLBACK_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 FIGURE_FORMATS = ("png", "svg")
 LOG_SCALE_SPREAD = 20.0  # use a log axis when the largest value is this many times the smallest
@@ -33,8 +33,10 @@ class FigureFiles:
 
 
 def backend_colour(backend: str, backends: list[str]) -> str:
-    if backend in BACKEND_COLOURS:
-        return BACKEND_COLOURS[backend]
+    """The backend's colour in formats.backends' table, else one of the fallback palette by its place."""
+    colour = BACKENDS[backend].colour if backend in BACKENDS else None
+    if colour is not None:
+        return colour
     return FALLBACK_COLOURS[backends.index(backend) % len(FALLBACK_COLOURS)]
 
 

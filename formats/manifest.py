@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from formats.backends import PROGRAM_FORMATS
 from formats.errors import ManifestError
 from formats.json_file import write_json_atomically
-from formats.paper import PROGRAM_FORMATS
 from formats.schema import record_fields
 
 MANIFEST_SCHEMA = "splitbench.manifest"
@@ -142,7 +142,8 @@ class ProgramEntry:
             raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; "
                                 f"expected one of {', '.join(ROLES)}")
         if values["format"] not in PROGRAM_FORMATS:
-            raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; expected pte or ptl")
+            raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; "
+                                f"expected one of {', '.join(PROGRAM_FORMATS)}")
         check_program_file_name(values["id"], values["file"])
         if values["reduction"] is not None:
             values["reduction"] = _build(ReductionInfo, values["reduction"], f"reduction of {values['id']}")

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from formats.backends import PROGRAM_FORMATS
 from formats.errors import ResultsError
 from formats.json_file import write_json_atomically
-from formats.paper import PROGRAM_FORMATS
 from formats.schema import check_schema, versioned
 
 RUN_SCHEMA = "splitbench.run"
