@@ -152,7 +152,10 @@ def bundle_from_json(document: Any, folder: Path, where: str) -> RunnerBundle:
     if not isinstance(document["files"], list):
         raise BundleError(f"{where}: files is not a list; {ADVICE}")
     files = tuple(_bundle_file(entry, where) for entry in document["files"])
-    loader, library_path, libc, wheel = None, ("lib",), "system", None
+    loader: str | None = None
+    library_path: tuple[str, ...] = ("lib",)
+    libc: Any = "system"
+    wheel: SourceWheel | None = None
     if version >= 2:
         launch = document.get("launch")
         if not isinstance(launch, dict) or not isinstance(launch.get("library_path"), list):

@@ -23,6 +23,7 @@ from bench.sweep.record import RunLog
 from bench.sweep.runners import RunnerBundle, build_hint, find_runner_bundle
 from formats.backends import PROGRAM_FORMATS, RUNTIME_TABLE, Runtime, runtime_formats
 from formats.device_facts import DeviceFacts
+from formats.run_info import RuntimeRunnerRecord
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,6 @@ def record_runtime_runner(log: RunLog, choice: RuntimeRunnerChoice) -> None:
     """The session's runner of this runtime in run.json (its session field): its bundle, or why its programs were
     not run."""
     bundle = choice.bundle
-    field = choice.runtime.session_field or f"{choice.runtime.name}_runner"
-    log.session[field] = {
-        "folder": str(bundle.folder) if bundle else None,
-        "runner_version": bundle.runner_version if bundle else None,
-        "unavailable_reason": choice.unavailable_reason,
-    }
-    log.write()
+    log.record_runtime_runner(choice.runtime.session_field or f"{choice.runtime.name}_runner", RuntimeRunnerRecord(
+        folder=str(bundle.folder) if bundle else None, runner_version=bundle.runner_version if bundle else None,
+        unavailable_reason=choice.unavailable_reason))
