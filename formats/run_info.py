@@ -1,7 +1,7 @@
 """run.json (docs/formats.md, section 5): a sweep's settings, programs, manifest, harness, device and sessions.
 
 Written by bench/ (bench.sweep.record keeps it up to date, atomically); read by bench/ to resume a run and by
-analysis/ for the report. A session is one process of the sweep: the first run or a resume.
+analysis/ for the report. A session is one process of the sweep: the first run or a resume (Session).
 
 Version 2 added `manifest.model` (the manifest's model section), so that a report needs nothing but the
 run's own files, and split the settings' `formats` filter into `backends` (xnnpack, lite, ...) and `formats`

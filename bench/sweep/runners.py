@@ -11,7 +11,6 @@ from pathlib import Path
 
 from bench.errors import UnsupportedDevice
 from formats.bundle import RUNNER_EXECUTABLE as RUNNER_EXECUTABLE  # re-exported for deploy and the tests
-from formats.bundle import BundleFile as BundleFile
 from formats.bundle import RunnerBundle, read_bundle
 from formats.device_facts import DeviceFacts
 from formats.errors import FormatError
