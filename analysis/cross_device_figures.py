@@ -6,16 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from analysis.configurations import display_name  # noqa: E402
-from analysis.figures import FALLBACK_COLOURS, GROUP_WIDTH, FigureFiles, _save, _use_log_scale  # noqa: E402
-from formats.paper import order_configurations  # noqa: E402
+from analysis.configurations import display_name
+from analysis.figure_files import FigureFiles, panel_axes, save_figure, use_log_scale
+from analysis.figures import FALLBACK_COLOURS, GROUP_WIDTH
+from formats.paper import order_configurations
 
 DEVICE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", *FALLBACK_COLOURS]
 
@@ -44,10 +41,10 @@ def plot_cross_device_metric(metrics: pd.DataFrame, metric: CrossDeviceMetric, o
     if table.empty:
         return None
     panels = [(key, panel) for key, panel in table.groupby(["arch", "format", "backend"], sort=True)]
-    figure, axes = plt.subplots(len(panels), 1, figsize=(11, 4.8 * len(panels)), squeeze=False)
+    figure, axes = panel_axes(len(panels))
     devices = list(dict.fromkeys(table["device"]))
     width = GROUP_WIDTH / len(devices)
-    for axis, ((arch, file_format, backend), panel) in zip((row[0] for row in axes), panels, strict=True):
+    for axis, ((arch, file_format, backend), panel) in zip(axes, panels, strict=True):
         configurations = order_configurations(set(panel["configuration"]))
         for index, device in enumerate(devices):
             rows = panel[panel["device"] == device].set_index("configuration")
@@ -62,11 +59,11 @@ def plot_cross_device_metric(metrics: pd.DataFrame, metric: CrossDeviceMetric, o
                 if configuration in rows.index and rows.at[configuration, "vs_first_device_significant"] is False:
                     axis.annotate("n.s.", (x, rows.at[configuration, "ci_high"]), textcoords="offset points",
                                   xytext=(0, 3), ha="center", fontsize=7)
-        _use_log_scale(axis, panel["median"].to_numpy(dtype=float))
+        use_log_scale(axis, panel["median"].to_numpy(dtype=float))
         axis.set_xticks(range(len(configurations)))
         axis.set_xticklabels([display_name(c) for c in configurations], fontsize=9)
         axis.set_ylabel(f"{metric.title.split(' per ')[0]} ({metric.unit})")
         axis.set_title(f"{arch}, {file_format or '?'} / {backend}: median and 95 % interval per device", fontsize=10)
         axis.grid(axis="y", alpha=0.3)
         axis.legend(fontsize=8)
-    return _save(figure, out_dir, f"cross_device_{metric.name}", metric.title)
+    return save_figure(figure, out_dir, f"cross_device_{metric.name}", metric.title)

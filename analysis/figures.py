@@ -1,7 +1,9 @@
 """The paper's Fig. 13 (inference time), Fig. 14 (loading time) and Fig. 15 (memory), drawn with matplotlib's Agg backend."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -13,28 +15,22 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from analysis.configurations import display_name  # noqa: E402
 from analysis.devices import device_label  # noqa: E402
+from analysis.figure_files import FigureFiles, panel_axes, save_figure, use_log_scale  # noqa: E402
 from analysis.run_context import RunContext  # noqa: E402
+from formats.backends import BACKENDS  # noqa: E402
 from formats.paper import order_backends, order_configurations  # noqa: E402
 
 PANEL_KEYS = ["device", "core", "threads", "arch"]
-BACKEND_COLOURS = {"xnnpack": "#1f77b4", "portable": "#d62728", "lite": "#2ca02c"}
 FALLBACK_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-FIGURE_FORMATS = ("png", "svg")
-LOG_SCALE_SPREAD = 20.0  # use a log axis when the largest value is this many times the smallest
 GROUP_WIDTH = 0.8
 KB_PER_MB = 1024.0
 
 
-@dataclass(frozen=True)
-class FigureFiles:
-    name: str
-    title: str
-    paths: tuple[Path, ...]
-
-
 def backend_colour(backend: str, backends: list[str]) -> str:
-    if backend in BACKEND_COLOURS:
-        return BACKEND_COLOURS[backend]
+    """The backend's colour in formats.backends' table, else one of the fallback palette by its place."""
+    colour = BACKENDS[backend].colour if backend in BACKENDS else None
+    if colour is not None:
+        return colour
     return FALLBACK_COLOURS[backends.index(backend) % len(FALLBACK_COLOURS)]
 
 
@@ -56,12 +52,6 @@ def _slot_offsets(count: int) -> np.ndarray:
     return (np.arange(count) - (count - 1) / 2) * width
 
 
-def _use_log_scale(axis, values: np.ndarray) -> None:
-    positive = values[np.isfinite(values) & (values > 0)]
-    if positive.size and positive.max() / positive.min() > LOG_SCALE_SPREAD:
-        axis.set_yscale("log")
-
-
 def _label_configurations(axis, configurations: list[str]) -> None:
     axis.set_xticks(range(len(configurations)))
     axis.set_xticklabels([display_name(configuration) for configuration in configurations], fontsize=9)
@@ -69,21 +59,19 @@ def _label_configurations(axis, configurations: list[str]) -> None:
     axis.grid(axis="y", alpha=0.3)
 
 
-def _new_figure(panel_count: int):
-    figure, axes = plt.subplots(panel_count, 1, figsize=(11, 4.8 * panel_count), squeeze=False)
-    return figure, [row[0] for row in axes]
+PanelDrawer = Callable[[Any, tuple, pd.DataFrame], str]
 
 
-def _save(figure, out_dir: Path, name: str, title: str) -> FigureFiles:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    paths = []
-    for file_format in FIGURE_FORMATS:
-        path = out_dir / f"{name}.{file_format}"
-        figure.savefig(path, dpi=110)
-        paths.append(path)
-    plt.close(figure)
-    return FigureFiles(name, title, tuple(paths))
+def draw_panels(table: pd.DataFrame, contexts: list[RunContext], draw: PanelDrawer):
+    """One panel per device, core, threads and architecture of `table`: `draw(axis, key, panel)` fills it and returns
+    what its title adds after the architecture; the title is the panel's caption. Returns the figure."""
+    panels = _panels(table)
+    figure, axes = panel_axes(len(panels))
+    for axis, (key, panel) in zip(axes, panels):
+        device, core, threads, arch = key
+        extra = draw(axis, key, panel)
+        axis.set_title(panel_caption(device, core, threads, contexts, f"; {arch}{extra}"), fontsize=10)
+    return figure
 
 
 def _draw_interval(axis, x: float, width: float, comparison: pd.DataFrame | None, key: dict) -> None:
@@ -109,10 +97,10 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
                         comparison: pd.DataFrame | None = None) -> FigureFiles:
     """Fig. 13: every timed inference, as a box (median, quartiles, 5-95 % whiskers) with the samples on top, the
     median's 95 % interval beside it, and "n.s." where it cannot be told apart from the previous configuration."""
-    panels = _panels(samples)
-    figure, axes = _new_figure(len(panels))
     random = np.random.default_rng(0)
-    for axis, ((device, core, threads, arch), panel) in zip(axes, panels):
+
+    def draw(axis, key: tuple, panel: pd.DataFrame) -> str:
+        device, core, threads, arch = key
         configurations = order_configurations(panel["configuration"])
         backends = order_backends(panel["backend"])
         offsets = _slot_offsets(len(backends))
@@ -132,16 +120,18 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
                 _draw_interval(axis, x, box_width, comparison, {"device": device, "core": core, "threads": threads,
                                                                  "arch": arch, "backend": backend,
                                                                  "configuration": configuration})
-        _use_log_scale(axis, panel["time_ms"].to_numpy(dtype=float))
+        use_log_scale(axis, panel["time_ms"].to_numpy(dtype=float))
         _label_configurations(axis, configurations)
         axis.set_ylabel("inference time (ms)")
-        axis.set_title(panel_caption(device, core, threads, contexts, f"; {arch}"), fontsize=10)
         axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.6, label=backend) for backend in backends],
                     title="backend", fontsize=8, loc="upper right")
+        return ""
+
+    figure = draw_panels(samples, contexts, draw)
     figure.suptitle("Inference time per configuration (box: quartiles, whiskers: 5th-95th percentile, dots: every timed "
                     "inference,\nblack bar: the median's 95% interval, n.s.: not told apart from the configuration to its left)",
                     fontsize=11)
-    return _save(figure, out_dir, "inference_time", "Inference time (paper Fig. 13)")
+    return save_figure(figure, out_dir, "inference_time", "Inference time (paper Fig. 13)")
 
 
 @dataclass(frozen=True)
@@ -207,7 +197,7 @@ def _draw_paired_bars(axis, spec: PairedBarsFigure, panel: pd.DataFrame, panel_l
             launches = panel_launches[(panel_launches["backend"] == backend) & (panel_launches["configuration"] == configuration)]
             values = _launch_values(launches, measure, spec.scale)
             axis.scatter(np.full(values.size, position + offset), values, s=10, color="black", zorder=3)
-    _use_log_scale(axis, np.asarray(heights, dtype=float))
+    use_log_scale(axis, np.asarray(heights, dtype=float))
     _label_configurations(axis, configurations)
     handles = [Patch(color=backend_colour(backend, backends), alpha=0.75, label=backend) for backend in backends]
     handles += [Patch(facecolor="white", edgecolor="grey", hatch="" if index == 0 else "//", label=measure.label)
@@ -217,17 +207,19 @@ def _draw_paired_bars(axis, spec: PairedBarsFigure, panel: pd.DataFrame, panel_l
 
 def plot_paired_bars(spec: PairedBarsFigure, launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext],
                      out_dir: Path) -> FigureFiles:
-    panels = _panels(summary)
-    figure, axes = _new_figure(len(panels))
     ok_launches = launches[launches["status"] == "ok"]
-    for axis, ((device, core, threads, arch), panel) in zip(axes, panels):
+
+    def draw(axis, key: tuple, panel: pd.DataFrame) -> str:
+        device, core, threads, arch = key
         panel_launches = ok_launches[(ok_launches["device"] == device) & (ok_launches["core"] == core)
                                      & (ok_launches["threads"] == threads) & (ok_launches["arch"] == arch)]
         _draw_paired_bars(axis, spec, panel, panel_launches)
         axis.set_ylabel(spec.ylabel)
-        axis.set_title(panel_caption(device, core, threads, contexts, f"; {arch}"), fontsize=10)
+        return ""
+
+    figure = draw_panels(summary, contexts, draw)
     figure.suptitle(spec.suptitle, fontsize=11)
-    return _save(figure, out_dir, spec.name, spec.title)
+    return save_figure(figure, out_dir, spec.name, spec.title)
 
 
 def plot_load_time(launches: pd.DataFrame, summary: pd.DataFrame, contexts: list[RunContext], out_dir: Path) -> FigureFiles:
@@ -246,9 +238,8 @@ def plot_peak_fraction(summary: pd.DataFrame, contexts: list[RunContext], out_di
     measured = summary.dropna(subset=["peak_fraction"]) if "peak_fraction" in summary else summary.iloc[0:0]
     if measured.empty:
         return None
-    panels = _panels(measured)
-    figure, axes = _new_figure(len(panels))
-    for axis, ((device, core, threads, arch), panel) in zip(axes, panels):
+
+    def draw(axis, key: tuple, panel: pd.DataFrame) -> str:
         configurations = order_configurations(panel["configuration"])
         backends = order_backends(panel["backend"])
         offsets = _slot_offsets(len(backends))
@@ -267,13 +258,13 @@ def plot_peak_fraction(summary: pd.DataFrame, contexts: list[RunContext], out_di
         _label_configurations(axis, configurations)
         axis.set_ylim(0, 110)
         axis.set_ylabel("% of the core's peak fp32 FMA rate")
-        axis.set_title(panel_caption(device, core, threads, contexts,
-                                     f"; {arch}; peak {peak:.1f} GFLOP/s measured by the runner"),
-                       fontsize=10)
         axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.75, label=backend) for backend in backends],
                     title="backend", fontsize=8, loc="upper right")
+        return f"; peak {peak:.1f} GFLOP/s measured by the runner"
+
+    figure = draw_panels(measured, contexts, draw)
     figure.suptitle("Achieved GFLOP/s (FLOPs / median inference time) as a share of the pinned core's peak", fontsize=11)
-    return _save(figure, out_dir, "peak_fraction", "Distance from the hardware: share of the core's peak")
+    return save_figure(figure, out_dir, "peak_fraction", "Distance from the hardware: share of the core's peak")
 
 
 def plot_int8_comparison(comparison: pd.DataFrame, out_dir: Path) -> FigureFiles | None:
@@ -301,4 +292,4 @@ def plot_int8_comparison(comparison: pd.DataFrame, out_dir: Path) -> FigureFiles
                             xytext=(0, 3), ha="center", fontsize=7)
     figure.suptitle("int8 (xnnpack_int8) against fp32 (xnnpack), same configurations, same run "
                     "(xN: fp32 median / int8 median; n.s.: the intervals overlap)", fontsize=11)
-    return _save(figure, out_dir, "int8_vs_fp32", "int8 against fp32")
+    return save_figure(figure, out_dir, "int8_vs_fp32", "int8 against fp32")

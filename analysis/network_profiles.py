@@ -45,33 +45,21 @@ class NetworkProfile:
         return self.rtt_ms + size_bytes * 8 / (self.uplink_mbit_s * 1e6) * 1e3
 
 
-@dataclass(frozen=True)
-class ThreeG(NetworkProfile):
-    name: str = "3G"
-    uplink_mbit_s: float = 1.1
-    rtt_ms: float = 200.0
-    source: str = NEUROSURGEON + "; round trip 200 ms assumed (a typical HSPA round trip, not measured here)"
-
-
-@dataclass(frozen=True)
-class Lte(NetworkProfile):
-    name: str = "LTE"
-    uplink_mbit_s: float = 5.85
-    rtt_ms: float = 70.0
-    source: str = NEUROSURGEON + ("; round trip 70 ms, about the LTE round trip Huang et al. measured "
-                                  "(MobiSys 2012), assumed here")
-
-
-@dataclass(frozen=True)
-class WiFi(NetworkProfile):
-    name: str = "Wi-Fi"
-    uplink_mbit_s: float = 18.88
-    rtt_ms: float = 10.0
-    source: str = NEUROSURGEON + "; round trip 10 ms assumed (a nearby server over a home/office Wi-Fi)"
+THREE_G = NetworkProfile(
+    "3G", uplink_mbit_s=1.1, rtt_ms=200.0,
+    source=NEUROSURGEON + "; round trip 200 ms assumed (a typical HSPA round trip, not measured here)")
+LTE = NetworkProfile(
+    "LTE", uplink_mbit_s=5.85, rtt_ms=70.0,
+    source=NEUROSURGEON + ("; round trip 70 ms, about the LTE round trip Huang et al. measured "
+                           "(MobiSys 2012), assumed here"))
+WIFI = NetworkProfile(
+    "Wi-Fi", uplink_mbit_s=18.88, rtt_ms=10.0,
+    source=NEUROSURGEON + "; round trip 10 ms assumed (a nearby server over a home/office Wi-Fi)")
+NAMED_PROFILES: tuple[NetworkProfile, ...] = (THREE_G, LTE, WIFI)
 
 
 def named_profiles() -> list[NetworkProfile]:
-    return [ThreeG(), Lte(), WiFi()]
+    return list(NAMED_PROFILES)
 
 
 def measured_profile(link: LinkMeasurement) -> NetworkProfile:

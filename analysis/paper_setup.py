@@ -4,21 +4,17 @@ import pandas as pd
 
 from analysis.devices import device_label, timings_are_emulated
 from analysis.run_context import VGG16_FULL_PARAM_COUNT, RunContext
+from formats.backends import BACKENDS
 from formats.paper import order_backends
 
 PAPER_DEVICE = "Google (Huawei) Nexus 6P (Snapdragon 810 v2.1, 3 GB LPDDR4, Android 7.1.2)"
 PAPER_RUNTIME = "Caffe Mobile v1.0"
 PAPER_INFERENCES_PER_CONFIGURATION = 60
 
-BACKEND_RUNTIMES = {
-    "xnnpack": "ExecuTorch with the XNNPACK delegate (.pte)",
-    "portable": "ExecuTorch portable kernels (.pte)",
-    "lite": "TorchScript Lite interpreter (.ptl)",
-}
 
 
 def _runtime_difference(backends: list[str]) -> str:
-    runtimes = [BACKEND_RUNTIMES.get(backend, f"backend {backend}") for backend in backends]
+    runtimes = [BACKENDS[backend].label if backend in BACKENDS else f"backend {backend}" for backend in backends]
     return f"Runtime: {'; '.join(runtimes)} instead of {PAPER_RUNTIME}."
 
 

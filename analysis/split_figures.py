@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.figures import FigureFiles, _save  # noqa: E402
+from analysis.figure_files import FigureFiles, panel_axes, save_figure  # noqa: E402
 from analysis.split_decision import CLOUD_ONLY_JPEG, CLOUD_ONLY_RAW, PAPER_MARK, SplitStudy  # noqa: E402
 
 PART_COLOURS = {"device_ms": "#4C72B0", "transfer_ms": "#DD8452", "cloud_ms": "#55A868"}
@@ -25,12 +25,9 @@ def _labels(candidates: pd.DataFrame) -> list[str]:
 
 def plot_split_latency(study: SplitStudy, out_dir: Path) -> FigureFiles:
     profiles = study.profiles
-    columns = 2 if len(profiles) > 1 else 1
-    rows = (len(profiles) + columns - 1) // columns
-    figure, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 4.2 * rows), squeeze=False)
+    figure, axes = panel_axes(len(profiles), columns=2 if len(profiles) > 1 else 1, panel_size=(7.5, 4.2))
     labels = _labels(study.candidates)
-    for index, profile in enumerate(profiles):
-        axis = axes[index // columns][index % columns]
+    for index, (profile, axis) in enumerate(zip(profiles, axes)):
         table = study.latency[(study.latency["profile"] == profile.name) & (study.latency["encoding"] == "float32")]
         table = table.set_index("configuration").loc[list(study.candidates["configuration"])]
         bottom = [0.0] * len(table)
@@ -48,11 +45,9 @@ def plot_split_latency(study: SplitStudy, out_dir: Path) -> FigureFiles:
         axis.set_ylabel("end-to-end latency (ms)")
         if index == 0:
             axis.legend(fontsize=7)
-    for index in range(len(profiles), rows * columns):
-        axes[index // columns][index % columns].set_visible(False)
     figure.suptitle("End-to-end latency per configuration (float32 features; † = the paper's split points)",
                     fontsize=10)
-    return _save(figure, out_dir, "split_latency", "End-to-end latency per split point and network profile")
+    return save_figure(figure, out_dir, "split_latency", "End-to-end latency per split point and network profile")
 
 
 def plot_split_bytes(study: SplitStudy, out_dir: Path) -> FigureFiles:
@@ -79,7 +74,7 @@ def plot_split_bytes(study: SplitStudy, out_dir: Path) -> FigureFiles:
     axis.legend(fontsize=7)
     axis.set_title("Bytes that leave the phone per split (PCA = reduced features; † = the paper's split points)",
                    fontsize=10)
-    return _save(figure, out_dir, "split_bytes", "Bytes sent to the cloud per split point")
+    return save_figure(figure, out_dir, "split_bytes", "Bytes sent to the cloud per split point")
 
 
 def plot_split_memory(study: SplitStudy, out_dir: Path) -> FigureFiles:
@@ -94,7 +89,7 @@ def plot_split_memory(study: SplitStudy, out_dir: Path) -> FigureFiles:
     axis.set_xticks(list(x), labels, rotation=70, fontsize=7)
     axis.legend(fontsize=7)
     axis.set_title("Device memory per split point (the cloud-only baseline loads no model)", fontsize=10)
-    return _save(figure, out_dir, "split_memory", "Device memory per split point")
+    return save_figure(figure, out_dir, "split_memory", "Device memory per split point")
 
 
 def plot_split_study(study: SplitStudy, out_dir: Path) -> list[FigureFiles]:

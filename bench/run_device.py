@@ -3,8 +3,9 @@
     python bench/run_device.py --serial SERIAL --manifest artifacts/export/manifest.json [--out results] ...
     python -m bench.run_device ...
 
-.ptl programs run with the TorchScript Lite build of the runner (``<platform>-<abi>-lite`` next to
-the plain bundle, or --lite-runner-bundle); without one they give "unsupported" rows.
+Programs of a runtime other than ExecuTorch (.ptl: TorchScript Lite, formats.backends) run with that runtime's
+build of the runner (``<platform>-<abi>-lite`` next to the plain bundle, or --lite-runner-bundle); without one
+they give "unsupported" rows. The sweep settings' flags are made from SweepConfig (bench.sweep.setting_flags).
 
 Several devices (--serial a,b or all): one sweep per device in parallel, each in its own run folder
 under one group folder (bench.sweep.device_group); --resume GROUP_ID continues every unfinished one.
@@ -21,33 +22,20 @@ import shlex
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.adb.connection import TRANSPORTS, parse_server_address  # noqa: E402
-from bench.adb.reconnect import DeviceLink  # noqa: E402
-from bench.adb.serials import parse_serial  # noqa: E402
-from bench.adb.target import LOOPBACK_SERIAL, device_connector  # noqa: E402
-from bench.errors import BenchError, SettingsError, SweepStopped  # noqa: E402
-from bench.sweep.device_group import is_device_group, run_device_group  # noqa: E402
-from bench.sweep.progress import ProgressEvent, format_progress  # noqa: E402
-from bench.sweep.run import OpenedRun, RunReport, RunRequest, execute_run, open_run  # noqa: E402
-from bench.sweep.settings import SweepConfig  # noqa: E402
-from formats.errors import FormatError  # noqa: E402
-from formats.paper import PROGRAM_FORMATS  # noqa: E402
+from bench.adb.connection import TRANSPORTS, parse_server_address
+from bench.adb.reconnect import DeviceLink
+from bench.adb.serials import parse_serial
+from bench.adb.target import LOOPBACK_SERIAL, device_connector
+from bench.errors import BenchError, SettingsError, SweepStopped
+from bench.sweep.device_group import is_device_group, run_device_group
+from bench.sweep.progress import ProgressEvent, format_progress
+from bench.sweep.run import OpenedRun, RunReport, RunRequest, execute_run, open_run
+from bench.sweep.setting_flags import add_setting_flags, config_from_args, given_setting_flags
+from bench.sweep.settings import SweepConfig
+from formats.backends import PROGRAM_FORMATS, optional_runtimes, runtime_formats
+from formats.errors import FormatError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-SWEEP_OPTIONS = ("iterations", "warmup", "launches", "cooldown_s", "cooldown_max_s", "core",
-                 "configs", "backends", "formats", "max_time_ms", "launch_timeout_s", "no_drop_caches",
-                 "target_ci_pct", "max_launches", "no_core_peak",
-                 "reconnect_attempts")
-
-
-def comma_list(text: str) -> tuple[str, ...]:
-    items = tuple(item.strip() for item in text.split(",") if item.strip())
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. full,conv5_1_simple")
-    return items
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,9 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run with its own settings")
     parser.add_argument("--runner-bundle", type=Path,
                         help="runner bundle folder (default: android_app/build/<platform>-<abi>/bundle)")
-    parser.add_argument("--lite-runner-bundle", type=Path,
-                        help="TorchScript Lite runner bundle for .ptl programs "
-                             "(default: the <platform>-<abi>-lite build next to the runner bundle)")
+    for runtime in optional_runtimes():
+        formats = ", ".join(f".{name}" for name in runtime_formats(runtime))
+        parser.add_argument(runtime.bundle_option, dest=runtime.bundle_dest, type=Path,
+                            help=f"{runtime.label} runner bundle for {formats} programs "
+                                 f"(default: the <platform>-<abi>{runtime.variant} build next to the runner bundle)")
     parser.add_argument("--adb-key", type=Path, help="adb private key of the direct transport (default: ~/.android/adbkey)")
     parser.add_argument("--transport", choices=TRANSPORTS, default="auto",
                         help="how to reach the device: through the adb server (server), adb-shell without one (direct), "
@@ -74,33 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--adb-server", metavar="HOST:PORT",
                         help="the adb server to use (default: $ANDROID_ADB_SERVER_HOST:$ANDROID_ADB_SERVER_PORT, "
                              "else 127.0.0.1:5037)")
-    defaults = SweepConfig()
     sweep = parser.add_argument_group("sweep settings (stored in run.json; not allowed with --resume)")
-    sweep.add_argument("--core", type=int, help="CPU core to pin to (default: the fastest online core)")
-    sweep.add_argument("--iterations", type=int, help=f"timed inferences per launch (default {defaults.iterations})")
-    sweep.add_argument("--warmup", type=int, help=f"warm-up inferences per launch (default {defaults.warmup})")
-    sweep.add_argument("--launches", type=int, help=f"process launches per program (default {defaults.launches})")
-    sweep.add_argument("--cooldown-s", type=float, help=f"pause between programs (default {defaults.cooldown_s})")
-    sweep.add_argument("--cooldown-max-s", type=float,
-                       help=f"longest wait for the temperature to come back (default {defaults.cooldown_max_s})")
-    sweep.add_argument("--configs", type=comma_list, help="configurations to run, e.g. full,conv5_1_simple")
-    sweep.add_argument("--backends", type=comma_list, help="backends to run, e.g. xnnpack,lite (default: all)")
-    sweep.add_argument("--formats", type=comma_list, help="program file formats to run: pte, ptl (default: both)")
-    sweep.add_argument("--max-time-ms", type=int, help="cap of the timed loop per launch (runner option; 0 = none)")
-    sweep.add_argument("--launch-timeout-s", type=float,
-                       help=f"kill a launch after this long (default {defaults.launch_timeout_s:.0f})")
-    sweep.add_argument("--reconnect-attempts", type=int,
-                       help=f"reconnections tried when the device drops away, waiting {defaults.reconnect_backoff_s:.0f} s, "
-                            f"then twice as long each time (default {defaults.reconnect_attempts})")
-    sweep.add_argument("--target-ci-pct", type=float,
-                       help="add launches to a program until its median's 95%% interval is within +-this %% "
-                            "(default: off; the interval is the report's)")
-    sweep.add_argument("--max-launches", type=int,
-                       help=f"cap of launches per program with --target-ci-pct (default {defaults.max_launches})")
-    sweep.add_argument("--no-core-peak", action="store_true", default=None,
-                       help="do not measure the pinned core's peak fp32 FMA rate before the sweep")
-    sweep.add_argument("--no-drop-caches", action="store_true", default=None,
-                       help="do not drop the page cache before first launches even when root")
+    add_setting_flags(sweep)
     return parser
 
 
@@ -113,19 +78,6 @@ def split_backends_from_formats(args: argparse.Namespace) -> list[str]:
     return moved
 
 
-def config_from_args(args: argparse.Namespace) -> SweepConfig:
-    values = {
-        "iterations": args.iterations, "warmup": args.warmup, "launches": args.launches,
-        "cooldown_s": args.cooldown_s, "cooldown_max_s": args.cooldown_max_s, "core": args.core,
-        "configurations": args.configs, "backends": args.backends, "formats": args.formats, "max_time_ms": args.max_time_ms,
-        "launch_timeout_s": args.launch_timeout_s, "reconnect_attempts": args.reconnect_attempts,
-        "drop_caches": False if args.no_drop_caches else None,
-        "target_ci_pct": args.target_ci_pct, "max_launches": args.max_launches,
-        "measure_core_peak": False if args.no_core_peak else None,
-    }
-    return SweepConfig(**{key: value for key, value in values.items() if value is not None})
-
-
 def request_from_args(args: argparse.Namespace) -> RunRequest:
     if not args.serial:
         raise SettingsError("no device given: pass --serial SERIAL (or set ANDROID_SERIAL; "
@@ -133,26 +85,26 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
     parse_serial(args.serial)  # a malformed serial fails here, before anything is written
     parse_server_address(args.adb_server)
     if args.resume:
-        given = [name for name in SWEEP_OPTIONS if getattr(args, name) is not None]
+        given = given_setting_flags(args)
         if given:
-            raise SettingsError(f"--resume continues with the run's own settings; leave out "
-                                f"{', '.join('--' + name.replace('_', '-') for name in given)}")
+            raise SettingsError(f"--resume continues with the run's own settings; leave out {', '.join(given)}")
     elif args.manifest is None:
         raise SettingsError("no manifest given: pass --manifest artifacts/export/manifest.json")
     return RunRequest(serial_spec=args.serial, results_dir=args.out, manifest_path=args.manifest,
                       config=config_from_args(args) if not args.resume else SweepConfig(),
                       resume_run_id=args.resume, runner_bundle_dir=args.runner_bundle,
-                      lite_runner_bundle_dir=args.lite_runner_bundle, transport=args.transport,
-                      adb_server=args.adb_server)
+                      runtime_bundle_dirs={runtime.name: getattr(args, runtime.bundle_dest)
+                                           for runtime in optional_runtimes()
+                                           if getattr(args, runtime.bundle_dest) is not None},
+                      transport=args.transport, adb_server=args.adb_server)
 
 
 def check_group_settings(args: argparse.Namespace) -> None:
     """The settings of several devices' sweeps, checked once before any device is started."""
     if args.resume:
-        given = [name for name in SWEEP_OPTIONS if getattr(args, name) is not None]
+        given = given_setting_flags(args)
         if given:
-            raise SettingsError(f"--resume continues with the run's own settings; leave out "
-                                f"{', '.join('--' + name.replace('_', '-') for name in given)}")
+            raise SettingsError(f"--resume continues with the run's own settings; leave out {', '.join(given)}")
         return
     parse_server_address(args.adb_server)
     config_from_args(args)
@@ -163,8 +115,9 @@ def resume_command(request: RunRequest, opened: OpenedRun) -> str:
             "--manifest", str(opened.manifest.path), "--out", str(request.results_dir), "--resume", opened.run_id]
     if request.runner_bundle_dir is not None:
         argv += ["--runner-bundle", str(request.runner_bundle_dir)]
-    if request.lite_runner_bundle_dir is not None:
-        argv += ["--lite-runner-bundle", str(request.lite_runner_bundle_dir)]
+    for runtime in optional_runtimes():
+        if runtime.name in request.runtime_bundle_dirs:
+            argv += [runtime.bundle_option, str(request.runtime_bundle_dirs[runtime.name])]
     if request.transport != "auto":
         argv += ["--transport", request.transport]
     if request.adb_server is not None:
@@ -184,8 +137,10 @@ def print_report(report: RunReport) -> None:
     print(f"deploy: {report.deploy.files_pushed}/{report.deploy.files_checked} file(s) pushed "
           f"({report.deploy.bytes_pushed / 1e6:.1f} MB) in {report.deploy.push_s:.2f} s, "
           f"sha256 checks {report.deploy.hash_check_s:.2f} s")
-    if report.lite_runner is not None and report.lite_runner.bundle is not None:
-        print(f"TorchScript Lite runner for .ptl programs: {report.lite_runner.bundle.folder}")
+    for choice in report.runtime_runners.values():
+        if choice.bundle is not None:
+            formats = ", ".join(f".{name}" for name in runtime_formats(choice.runtime))
+            print(f"{choice.runtime.label} runner for {formats} programs: {choice.bundle.folder}")
     print(f"results: {report.folder / 'results.jsonl'}")
 
 
@@ -194,8 +149,10 @@ def unsupported_warning(report: RunReport) -> str | None:
     count = report.summary.statuses.get("unsupported", 0)
     if not count:
         return None
-    reason = report.lite_runner.unavailable_reason if report.lite_runner else None
-    return f"warning: {count} launch(es) of .ptl programs not run: {reason or 'no runner can run them'}"
+    unavailable = [choice for choice in report.runtime_runners.values() if choice.unavailable_reason]
+    formats = ", ".join(f".{name}" for choice in unavailable for name in runtime_formats(choice.runtime))
+    reasons = "; ".join(choice.unavailable_reason or "" for choice in unavailable)
+    return f"warning: {count} launch(es) of {formats or 'some'} programs not run: {reasons or 'no runner can run them'}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """The export configuration (what to export, at which size, with which backends) and parsers for its options.
 
 A *format* is the kind of file written (`pte`, `ptl`); a *backend* is what runs it (`xnnpack`, `portable`,
-`lite`). Configurations list backends; the format follows from the backend.
+`lite`). Configurations list backends; the format follows from the backend (formats.backends' table).
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from pathlib import Path
 
 from export.architectures import DEFAULT_ARCH, check_arch_split_point, get_architecture
 from export.errors import ConfigError
+from formats.backends import BACKEND_TABLE, DEFAULT_EXPORT_BACKENDS
 
-BACKENDS: tuple[str, ...] = ("xnnpack", "portable", "lite")  # the default ones
-INT8_BACKENDS: tuple[str, ...] = ("xnnpack_int8",)  # quantized on the calibration images (export.quantization)
-ALL_BACKENDS: tuple[str, ...] = BACKENDS + INT8_BACKENDS
+BACKENDS: tuple[str, ...] = DEFAULT_EXPORT_BACKENDS  # the ones exported when --backends is not given
+INT8_BACKENDS: tuple[str, ...] = tuple(row.name for row in BACKEND_TABLE if row.dtype == "int8")  # calibrated
+ALL_BACKENDS: tuple[str, ...] = BACKENDS + tuple(row.name for row in BACKEND_TABLE if row.name not in BACKENDS)
 DEFAULT_K_BY_SPLIT: dict[str, int] = dict(get_architecture("vgg16").default_k)  # VGG-16's; see Architecture
 VGG16_CONV_CHANNELS: tuple[int, ...] = (64, 128, 256, 512)
 VGG16_CLASSIFIER_HIDDEN = 4096

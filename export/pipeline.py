@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,33 +10,20 @@ from torch import nn
 
 from export.architectures import seeded_model
 from export.cache import program_cache_key, reusable_entry
-from export.calibration import CalibrationSet
 from export.config import INT8_BACKENDS, ExportConfig
 from export.costs import dtype_name, measure_costs
 from export.errors import OutputNotWritable
 from export.events import PROGRAM_DELEGATION, PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent, ignore_event
-from export.executorch_writer import write_pte
-from export.int8_writer import quantization_key, write_int8_pte
-from export.lite_writer import write_ptl
+from export.int8_writer import quantization_key
 from export.models import ModelShape, file_sha256, load_weights
 from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
 from export.tool_versions import tool_versions
+from export.writers import ExportContext, writer_for
 from formats.errors import ManifestError
 from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
 
 MANIFEST_NAME = "manifest.json"
-
-
-@dataclass(frozen=True)
-class ExportContext:
-    """What every program of one run shares: the architecture, the weights' identity, and the images int8
-    programs are calibrated (`calibration`) and measured (`heldout`) on (None when no program is int8)."""
-
-    arch: str
-    weights_id: str
-    calibration: CalibrationSet | None
-    heldout: CalibrationSet | None
 
 
 def run_export(config: ExportConfig, on_event: EventSink = ignore_event) -> Manifest:
@@ -98,26 +85,21 @@ def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cac
     """Write one program file and describe it (int8 programs with their quantization and accuracy figures)."""
     path = out_dir / spec.file_name
     started = time.perf_counter()
-    bytecode_version, int8 = None, None
-    if spec.backend == "lite":
-        bytecode_version = write_ptl(spec.module, spec.example_input, path)
-    elif spec.backend in INT8_BACKENDS:
-        int8 = write_int8_pte(spec, path, context.calibration, context.heldout, context.weights_id)
-        on_event(ExportEvent(PROGRAM_DELEGATION, spec.program_id, int8.delegation))
-    else:
-        write_pte(spec.module, spec.example_input, path, spec.backend)
+    written = writer_for(spec.backend)(spec, context, path)
+    if written.delegation is not None:
+        on_event(ExportEvent(PROGRAM_DELEGATION, spec.program_id, written.delegation))
     export_time_s = time.perf_counter() - started
     costs = measure_costs(spec.module, spec.example_input)
     return ProgramEntry(
         id=spec.program_id, configuration=spec.configuration, role=spec.role, split_point=spec.split_point,
         reduction=spec.reduction, noise=spec.noise, format=spec.format, backend=spec.backend,
-        dtype="int8" if int8 else "float32",
+        dtype=spec.dtype,
         file=spec.file_name, sha256=file_sha256(path), size_bytes=path.stat().st_size,
         input_shape=list(spec.example_input.shape), input_dtype=dtype_name(spec.example_input.dtype),
         output_shape=costs.output_shape, output_dtype=costs.output_dtype, output_size_bytes=costs.output_size_bytes,
-        param_count=costs.param_count, flops=costs.flops, ptl_bytecode_version=bytecode_version,
+        param_count=costs.param_count, flops=costs.flops, ptl_bytecode_version=written.ptl_bytecode_version,
         export_time_s=round(export_time_s, 3), cache_key=cache_key, arch=context.arch,
-        quantization=int8.quantization if int8 else None, accuracy=int8.accuracy if int8 else None,
+        quantization=written.quantization, accuracy=written.accuracy,
     )
 
 

@@ -12,10 +12,10 @@ from export.noise import NOISE_OP_NAME, SEED_POLICY, GaussianNoise
 from export.pca import PcaProjection
 from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead
 from export.split_model import split_model
+from formats.backends import backend as backend_row
 from formats.manifest import NoiseInfo, ReductionInfo
 
 EXAMPLE_INPUT_SEED = 0
-FILE_SUFFIX_BY_BACKEND = {"xnnpack": "pte", "portable": "pte", "lite": "ptl", "xnnpack_int8": "pte"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,12 @@ class ProgramSpec:
 
     @property
     def format(self) -> str:
-        return FILE_SUFFIX_BY_BACKEND[self.backend]
+        """The file format, also the file's suffix (formats.backends)."""
+        return backend_row(self.backend).format
+
+    @property
+    def dtype(self) -> str:
+        return backend_row(self.backend).dtype
 
     @property
     def file_name(self) -> str:

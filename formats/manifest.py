@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from formats.errors import ManifestError
+from formats.backends import PROGRAM_FORMATS
+from formats.errors import ManifestError, UnsupportedSchema
 from formats.json_file import write_json_atomically
-from formats.paper import PROGRAM_FORMATS
-from formats.schema import record_fields
+from formats.schema import check_schema, record_fields
 
 MANIFEST_SCHEMA = "splitbench.manifest"
 MANIFEST_SCHEMA_VERSION = 2
@@ -23,6 +23,7 @@ SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 V1_ARCH = "vgg16"  # the only architecture a version 1 manifest can hold
 ADDED_IN_V2 = ("arch", "quantization", "accuracy")
 ROLES = ("full", "client", "cloud")
+MANIFEST_ADVICE = "pass a manifest written by export, or re-export it with this version of export"
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ class ProgramEntry:
             raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; "
                                 f"expected one of {', '.join(ROLES)}")
         if values["format"] not in PROGRAM_FORMATS:
-            raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; expected pte or ptl")
+            raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; "
+                                f"expected one of {', '.join(PROGRAM_FORMATS)}")
         check_program_file_name(values["id"], values["file"])
         if values["reduction"] is not None:
             values["reduction"] = _build(ReductionInfo, values["reduction"], f"reduction of {values['id']}")
@@ -184,17 +186,13 @@ class Manifest:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Manifest:
-        if not isinstance(data, dict):
-            raise ManifestError("a manifest must be a JSON object")
-        schema, version = data.get("schema"), data.get("schema_version")
-        if schema != MANIFEST_SCHEMA:
-            raise ManifestError(f"schema is {schema!r}, expected {MANIFEST_SCHEMA!r}; "
-                                "pass a manifest written by export")
-        if version not in SUPPORTED_SCHEMA_VERSIONS:
-            understood = ", ".join(map(str, SUPPORTED_SCHEMA_VERSIONS))
-            raise ManifestError(f"schema_version {version!r} is not supported (this reader understands "
-                                f"{understood}); re-export with this version of export")
+    def from_json(cls, data: dict[str, Any], where: str = "manifest") -> Manifest:
+        """The manifest of a JSON document, checked (formats.schema); ManifestError starting with `where`."""
+        try:
+            version = check_schema(data, MANIFEST_SCHEMA, SUPPORTED_SCHEMA_VERSIONS, where, advice=MANIFEST_ADVICE)
+        except UnsupportedSchema as error:
+            raise ManifestError(str(error)) from None
+        schema = data["schema"]
         for key in ("created_utc", "tools", "model", "programs"):
             if key not in data:
                 raise ManifestError(f"manifest lacks {key!r}; re-export it")
@@ -260,10 +258,12 @@ def load_manifest(path: Path | str) -> Manifest:
         raise ManifestError(f"manifest {path} does not exist; run `python -m export --out DIR` first") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ManifestError(f"manifest {path} is not readable JSON ({error}); re-export it") from error
+    where = f"manifest {path}"
     try:
-        return Manifest.from_json(data)
+        return Manifest.from_json(data, where)
     except ManifestError as error:
-        raise ManifestError(f"manifest {path}: {error}") from error
+        message = str(error)
+        raise ManifestError(message if message.startswith(where) else f"{where}: {message}") from error
     except (TypeError, ValueError) as error:
         raise ManifestError(f"manifest {path} has a malformed field ({error}); re-export it") from error
 

@@ -1,7 +1,7 @@
 """run.json (docs/formats.md, section 5): a sweep's settings, programs, manifest, harness, device and sessions.
 
 Written by bench/ (bench.sweep.record keeps it up to date, atomically); read by bench/ to resume a run and by
-analysis/ for the report. A session is one process of the sweep: the first run or a resume.
+analysis/ for the report. A session is one process of the sweep: the first run or a resume (Session).
 
 Version 2 added `manifest.model` (the manifest's model section), so that a report needs nothing but the
 run's own files, and split the settings' `formats` filter into `backends` (xnnpack, lite, ...) and `formats`
@@ -11,12 +11,13 @@ run's own files, and split the settings' `formats` filter into `backends` (xnnpa
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from formats.backends import PROGRAM_FORMATS, RUNTIME_TABLE
 from formats.errors import ResultsError
 from formats.json_file import write_json_atomically
-from formats.paper import PROGRAM_FORMATS
 from formats.schema import check_schema, versioned
 
 RUN_SCHEMA = "splitbench.run"
@@ -25,6 +26,70 @@ RUN_VERSIONS: tuple[int, ...] = (1, 2)
 RUN_FILE = "run.json"
 SESSION_RUNNING = "running"  # a session's `end` while its process lives (or after it died unannounced)
 SESSION_DIED = "died"  # what a resume writes over a session that was still "running": it died unannounced
+SESSION_COMPLETE = "complete"
+SESSION_INTERRUPTED = "interrupted"
+SESSION_STOPPED = "stopped: "  # followed by the reason
+
+
+@dataclass
+class RuntimeRunnerRecord:
+    """Which runner build ran a runtime's programs in a session (a session field named by the runtime's
+    `session_field` in formats.backends, e.g. `lite_runner`), or why its programs were not run."""
+
+    folder: str | None
+    runner_version: str | None
+    unavailable_reason: str | None
+
+
+@dataclass
+class Session:
+    """One process of a sweep (the first run or a resume), as run.json's `sessions` holds it.
+
+    `end` is SESSION_RUNNING while it runs, then "complete", "interrupted", "stopped: <reason>" or (written by the
+    next resume) "died". `device_lock_takeover` and `leftover_runners_ended` are None in sessions written before
+    they existed (absent from the file); `runtime_runners` maps a session field (`lite_runner`) to its record;
+    `other` keeps fields this reader does not know, so that rewriting run.json never drops them.
+    """
+
+    started_utc: str
+    serial: str
+    deploy: dict[str, Any] | None = None
+    ended_utc: str | None = None
+    rows_written: int = 0
+    end: str = SESSION_RUNNING
+    repaired_tail_bytes: int = 0
+    device_lock_takeover: dict[str, Any] | None = None
+    leftover_runners_ended: list[dict[str, Any]] | None = None
+    runtime_runners: dict[str, RuntimeRunnerRecord] = field(default_factory=dict)
+    other: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The session's JSON object; the device claim's two fields only once recorded (the takeover may be null)."""
+        data: dict[str, Any] = dict(self.other)
+        for item in fields(self):
+            if item.name in ("runtime_runners", "other"):
+                continue
+            if item.name in ("device_lock_takeover", "leftover_runners_ended") and self.leftover_runners_ended is None:
+                continue
+            data[item.name] = getattr(self, item.name)
+        for name, record in self.runtime_runners.items():
+            data[name] = vars(record).copy()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        """A session as read (older sessions lack the later fields)."""
+        runner_fields = tuple(runtime.session_field for runtime in RUNTIME_TABLE if runtime.session_field)
+        known = {item.name for item in fields(cls)} - {"runtime_runners", "other"}
+        values = {name: value for name, value in data.items() if name in known}
+        runners = {name: RuntimeRunnerRecord(**{key: data[name].get(key) for key in
+                                               ("folder", "runner_version", "unavailable_reason")})
+                   for name in runner_fields if isinstance(data.get(name), dict)}
+        other = {name: value for name, value in data.items() if name not in known and name not in runners}
+        if not isinstance(values.get("started_utc"), str) or not isinstance(values.get("serial"), str):
+            raise ResultsError("a session of run.json lacks started_utc or serial; the file is damaged: "
+                               "restore it, or start a new run without --resume")
+        return cls(**values, runtime_runners=runners, other=other)
 
 
 def write_run_info(path: Path, info: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@
    95 % interval and half-width, the CV, the share of preempted samples, the achieved GFLOP/s and its share of the
    measured peak of the core the run was pinned to.
 
-Usage: .venv/bin/python scripts/bench_precision.py [results/<run_id> ...]
+Usage: .venv/bin/python -m scripts.bench_precision [results/<run_id> ...]
 """
 
 from __future__ import annotations
@@ -20,17 +20,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from analysis.errors import AnalysisError
+from analysis.loading import load_results
+from analysis.statistics import summarize
+from analysis.tidy import build_tidy_tables
+from formats.errors import FormatError
+from formats.runner_result import find_core_peak
+from scripts.pinned_sgemm import SgemmError, pinned_sgemm_gflops
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from analysis.errors import AnalysisError  # noqa: E402
-from analysis.loading import load_results  # noqa: E402
-from analysis.statistics import summarize  # noqa: E402
-from analysis.tidy import build_tidy_tables  # noqa: E402
-from formats.errors import FormatError  # noqa: E402
-from formats.runner_result import find_core_peak  # noqa: E402
-from scripts.pinned_sgemm import SgemmError, pinned_sgemm_gflops  # noqa: E402
-
 RUNNER = REPO / "android_app" / "build" / f"linux-{os.uname().machine}" / "bundle" / "splitbench_runner"
 
 

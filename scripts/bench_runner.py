@@ -6,7 +6,7 @@
    (VmRSS after the runs) memory of every full/client program of an export manifest.
 
 Usage: .venv/bin/python scripts/bench_runner.py [--manifest artifacts/export/manifest.json]
-           [--core N] [--iterations 10] [--max-time-ms 0] [--backends xnnpack,lite] [--lite]
+           [--core N] [--iterations 10] [--max-time-ms 0] [--backends xnnpack,lite] [--all-runtimes]
            [--overhead-iterations 5000]
 """
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from export.errors import ExportError
+from formats.backends import PRIMARY_RUNTIME, RUNTIMES, Runtime, optional_runtimes, runtime_formats, runtime_of_format
 from formats.manifest import Manifest, load_manifest, program_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,12 +56,12 @@ class ProgramNumbers:
     samples: int
 
 
-def runner_path(lite: bool) -> Path:
-    variant = f"linux-{platform.machine()}" + ("-lite" if lite else "")
-    executable = BUILD_ROOT / variant / "bundle" / "splitbench_runner"
+def runner_path(runtime: Runtime) -> Path:
+    """This host's runner build of `runtime` (its variant of formats.backends)."""
+    executable = BUILD_ROOT / f"linux-{platform.machine()}{runtime.variant}" / "bundle" / "splitbench_runner"
     if not executable.exists():
-        flag = " --with-lite" if lite else ""
-        raise BenchRunnerError(f"no runner at {executable}; build it with: bash android_app/build_host.sh{flag}")
+        build = runtime.build_command("linux") or "bash android_app/build_host.sh"
+        raise BenchRunnerError(f"no runner at {executable}; build it with: {build}")
     return executable
 
 
@@ -120,7 +121,8 @@ def measure_manifest(settings: RunnerSettings, manifest_path: Path, manifest: Ma
     for entry in manifest.programs_with_role("full", "client"):
         if entry.format not in settings.executables or entry.backend not in backends:
             continue
-        extra = ("--input-shape", ",".join(map(str, entry.input_shape))) if entry.format == "ptl" else ()
+        extra = (("--input-shape", ",".join(map(str, entry.input_shape)))
+                 if runtime_of_format(entry.format).needs_input_shape else ())
         print(f"  running {entry.id} ({entry.size_bytes / 1e6:.1f} MB) ...", file=sys.stderr, flush=True)
         result = run_once(settings, program_file(manifest_path, entry), settings.iterations, extra, entry.format)
         numbers.append(numbers_from(entry.id, result))
@@ -154,7 +156,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="cap on each program's timed runs (0 = none; the portable full model takes ~70 s each)")
     parser.add_argument("--backends", default="xnnpack,lite",
                         help="comma-separated manifest backends to run (xnnpack, portable, lite)")
-    parser.add_argument("--lite", action="store_true", help="use the Lite build and run .ptl programs too")
+    parser.add_argument("--all-runtimes", "--lite", dest="all_runtimes", action="store_true",
+                        help="also use the other runtimes' builds (the Lite build: .ptl programs)")
     parser.add_argument("--timeout-s", type=float, default=1800.0, help="per runner launch")
     return parser.parse_args(argv)
 
@@ -163,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         # .pte programs always run on the plain build: the Lite build's libtorch adds ~110 MB to every RSS.
-        executables = {"pte": runner_path(lite=False)}
-        if args.lite:
-            executables["ptl"] = runner_path(lite=True)
+        executables = {fmt: runner_path(RUNTIMES[PRIMARY_RUNTIME]) for fmt in runtime_formats(RUNTIMES[PRIMARY_RUNTIME])}
+        for runtime in optional_runtimes() if args.all_runtimes else ():
+            executables.update({fmt: runner_path(runtime) for fmt in runtime_formats(runtime)})
         settings = RunnerSettings(executables, args.core, args.iterations, args.max_time_ms, args.timeout_s)
         manifest = load_manifest(args.manifest) if args.manifest else None
         print_overhead(measure_overhead(settings, args.overhead_iterations))

@@ -5,7 +5,7 @@ sha256-check times of the deploy.
 Runs the sweep twice on the same device: the first deploy pushes everything, the second
 finds every file in place and only checks hashes.
 
-    python scripts/bench_sweep.py --manifest artifacts/export/manifest.json [--serial loopback] [--out DIR]
+    python -m scripts.bench_sweep --manifest artifacts/export/manifest.json [--serial loopback] [--out DIR]
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.adb.connection import connect  # noqa: E402
-from bench.adb.reconnect import DeviceLink  # noqa: E402
-from bench.adb.serials import LOOPBACK_SERIAL  # noqa: E402
-from bench.errors import BenchError  # noqa: E402
-from bench.sweep.run import RunReport, RunRequest, execute_run, open_run  # noqa: E402
-from bench.sweep.settings import SweepConfig  # noqa: E402
+from bench.adb.connection import connect
+from bench.adb.reconnect import DeviceLink
+from bench.adb.serials import LOOPBACK_SERIAL
+from bench.errors import BenchError
+from bench.sweep.run import RunReport, RunRequest, execute_run, open_run
+from bench.sweep.settings import SweepConfig
 
 
 def runner_measured_ms(row: dict) -> float:

@@ -31,7 +31,7 @@ backends="${SPLITBENCH_BACKENDS:-xnnpack,lite}"  # e.g. SPLITBENCH_BACKENDS=xnnp
 
 echo "== 2/3 sweep on $serial"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"
-"$py" bench/run_device.py --serial "$serial" --manifest "$export_dir/manifest.json" \
+"$py" -m bench.run_device --serial "$serial" --manifest "$export_dir/manifest.json" \
   --backends "$backends" --out "results/$stamp" ${args[@]+"${args[@]}"} || sweep_rc=$?
 # 1 = a partial sweep: its failed rows are reported by the analysis; anything else stops here.
 case "${sweep_rc:-0}" in 0|1) ;; *) exit "$sweep_rc" ;; esac

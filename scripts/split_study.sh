@@ -35,7 +35,7 @@ echo "== 1/4 export: split points $splits, width divisor $divisor, input $size p
 
 echo "== 2/4 sweep on $serial"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)-split-${serial//[^A-Za-z0-9_.-]/_}"
-"$py" bench/run_device.py --serial "$serial" --manifest "$export_dir/manifest.json" \
+"$py" -m bench.run_device --serial "$serial" --manifest "$export_dir/manifest.json" \
   --backends xnnpack --out "results/$stamp" ${args[@]+"${args[@]}"} || sweep_rc=$?
 case "${sweep_rc:-0}" in 0|1) ;; *) exit "$sweep_rc" ;; esac
 run_folder="$(ls -d "results/$stamp"/*/ | head -n 1)"

@@ -1,7 +1,8 @@
 """Put the runner and the model files on the device, pushing only what differs.
 
-The plain runner goes to ``<root>/runner``; the TorchScript Lite runner, only when the sweep
-has .ptl programs, to ``<root>/runner-lite``; the models to ``<root>/models``.
+The plain runner goes to ``<root>/runner``; the runner of another runtime (formats.backends: the TorchScript
+Lite one), only when the sweep has programs of it, to its own folder (``<root>/runner-lite``); the models to
+``<root>/models``.
 A file is pushed when the device's copy is missing or its ``sha256sum`` differs (every
 file, on a device without sha256sum). Free space is checked before the first byte moves;
 pushed files are hashed again on the device.
@@ -13,6 +14,7 @@ import posixpath
 import re
 import shlex
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from bench.device.facts import parse_df_available_bytes
 from bench.errors import InsufficientStorage, TransferFailed
 from bench.sweep.programs import Program
 from bench.sweep.runners import RUNNER_EXECUTABLE, RunnerBundle
+from formats.backends import PRIMARY_RUNTIME, RUNTIMES
 
 DEVICE_SPLITBENCH_ROOT = "/data/local/tmp/splitbench"
 STORAGE_MARGIN_BYTES = 8 * 1024 * 1024
@@ -31,8 +34,7 @@ SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 PushConnection = Device  # the device contract (bench.adb.device): shell and push are what deploy uses
 
 
-RUNNER_FOLDER = "runner"
-LITE_RUNNER_FOLDER = "runner-lite"
+RUNNER_FOLDER = RUNTIMES[PRIMARY_RUNTIME].device_folder
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,15 @@ class DeviceLayout:
     def runner(self) -> DeviceRunner:
         return DeviceRunner(posixpath.join(self.root, RUNNER_FOLDER), self.runner_loader, self.runner_library_path)
 
-    @property
-    def lite_runner(self) -> DeviceRunner:
-        return DeviceRunner(posixpath.join(self.root, LITE_RUNNER_FOLDER))
+    def runner_of(self, runtime: str) -> DeviceRunner:
+        """The runner build of `runtime` (formats.backends.RUNTIMES), in its own device folder."""
+        if RUNTIMES[runtime].primary:
+            return self.runner
+        return DeviceRunner(posixpath.join(self.root, RUNTIMES[runtime].device_folder))
 
     def runner_for(self, program: Program) -> DeviceRunner:
-        """.ptl programs run with the Lite runner, the others with the plain one."""
-        return self.lite_runner if program.needs_lite_runtime else self.runner
+        """A program runs with the runner of its format's runtime."""
+        return self.runner_of(program.runtime.name)
 
     @property
     def models_dir(self) -> str:
@@ -143,12 +147,12 @@ def runner_items(bundle: RunnerBundle, runner: DeviceRunner, required: bool) -> 
 
 
 def deploy_items(bundle: RunnerBundle, programs: list[Program], layout: DeviceLayout,
-                 lite_bundle: RunnerBundle | None = None) -> list[DeployItem]:
-    """Everything the sweep needs on the device: the runner bundle's files, the Lite runner's files
-    when given (a failure there only fails the .ptl programs) and each program's model file."""
+                 runtime_bundles: Mapping[str, RunnerBundle] | None = None) -> list[DeployItem]:
+    """Everything the sweep needs on the device: the runner bundle's files, the files of the other runtimes'
+    runners given by runtime name (a failure there only fails that runtime's programs) and each program's model."""
     items = runner_items(bundle, layout.runner, required=True)
-    if lite_bundle is not None:
-        items += runner_items(lite_bundle, layout.lite_runner, required=False)
+    for runtime, runtime_bundle in (runtime_bundles or {}).items():
+        items += runner_items(runtime_bundle, layout.runner_of(runtime), required=False)
     items += [
         DeployItem(local_path=p.local_path, device_path=layout.model_path(p), sha256=p.sha256.lower(),
                    size_bytes=p.size_bytes, mode=0o644, required=False)

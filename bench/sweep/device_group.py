@@ -32,6 +32,7 @@ from bench.adb.connection import parse_server_address
 from bench.adb.serials import parse_serial
 from bench.adb.transport.server import listed_devices, printable
 from bench.errors import BenchError, SettingsError
+from formats.backends import optional_runtimes
 from formats.errors import FormatError
 from formats.run_folder import (
     GroupMember,
@@ -49,7 +50,8 @@ EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_MEANINGS = {EXIT_OK: "done", EXIT_PARTIAL: "partial", EXIT_ERROR: "error", EXIT_INTERRUPTED: "interrupted"}
 STOP_GRACE_S = 60.0  # after Ctrl-C, how long a device's sweep may take to save its rows and release its lock
 LEFT_OUT_OF_CHILD_ARGS = {"serial", "out", "resume", "help"}
-KEPT_ON_RESUME = ("manifest", "runner_bundle", "lite_runner_bundle", "adb_key", "transport", "adb_server")
+KEPT_ON_RESUME = ("manifest", "runner_bundle", "adb_key", "transport", "adb_server",
+                  *(runtime.bundle_dest for runtime in optional_runtimes()))
 RESUME_HINT_PREFIX = "resume with:"
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 

@@ -69,8 +69,8 @@ class LaunchOutcome:
 
 
 def runner_args(layout: DeviceLayout, request: LaunchRequest, config: SweepConfig) -> list[str]:
-    """The runner's arguments: the manifest's input shape for a .ptl program (a .ptl file records no input
-    shape); the runner itself (plain or Lite, and how it starts) is the layout's DeviceRunner."""
+    """The runner's arguments: the manifest's input shape for a program whose runtime needs it (a .ptl file records
+    no input shape); the runner itself (its runtime's build, and how it starts) is the layout's DeviceRunner."""
     program = request.program
     argv = [
         "--model", layout.model_path(program),
@@ -81,7 +81,7 @@ def runner_args(layout: DeviceLayout, request: LaunchRequest, config: SweepConfi
     ]
     if config.max_time_ms:
         argv += ["--max-time-ms", str(config.max_time_ms)]
-    if program.needs_lite_runtime:
+    if program.runtime.needs_input_shape:
         argv += ["--input-shape", ",".join(str(size) for size in program.input_shape)]
     return argv
 

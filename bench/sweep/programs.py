@@ -6,29 +6,60 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from formats.backends import Runtime, runtime_of_format
 from formats.errors import ManifestError
-from formats.manifest import load_manifest
-from formats.paper import LITE_FORMAT, backend_sort_key, configuration_sort_key
+from formats.manifest import Manifest, ProgramEntry, load_manifest
+from formats.paper import backend_sort_key, configuration_sort_key
 
 SWEPT_ROLES = ("full", "client")
 
 
 @dataclass(frozen=True)
 class Program:
-    """One full or client program of the manifest, with the path of its file on this host."""
+    """One full or client program of the manifest (its formats.manifest entry), with its file on this host."""
 
-    program_id: str
-    configuration: str
-    role: str
-    format: str
-    backend: str
+    entry: ProgramEntry
     local_path: Path
-    sha256: str
-    size_bytes: int
-    input_shape: tuple[int, ...]
-    manifest_entry: dict
+
+    @property
+    def program_id(self) -> str:
+        return self.entry.id
+
+    @property
+    def configuration(self) -> str:
+        return self.entry.configuration
+
+    @property
+    def role(self) -> str:
+        return self.entry.role
+
+    @property
+    def format(self) -> str:
+        return self.entry.format
+
+    @property
+    def backend(self) -> str:
+        return self.entry.backend
+
+    @property
+    def sha256(self) -> str:
+        return self.entry.sha256
+
+    @property
+    def size_bytes(self) -> int:
+        return int(self.entry.size_bytes)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(size) for size in self.entry.input_shape)
+
+    @property
+    def manifest_entry(self) -> dict:
+        """The entry as the manifest holds it (rows carry it)."""
+        return self.entry.to_json()
 
     @property
     def device_file_name(self) -> str:
@@ -37,50 +68,43 @@ class Program:
     @property
     def work(self) -> int:
         """What the time of a launch scales with: the manifest's FLOPs, else the file size."""
-        flops = self.manifest_entry.get("flops")
+        flops = self.entry.flops
         return int(flops) if isinstance(flops, (int, float)) and flops > 0 else self.size_bytes
 
     @property
-    def needs_lite_runtime(self) -> bool:
-        """A .ptl program: it runs only with the TorchScript Lite build of the runner."""
-        return self.format == LITE_FORMAT
+    def runtime(self) -> Runtime:
+        """The runtime that loads this program's format (formats.backends): it picks the runner build."""
+        return runtime_of_format(self.format)
 
 
 @dataclass(frozen=True)
 class LoadedManifest:
+    """A manifest file as read: its path, sha256, JSON document and (parsed from it) its formats.manifest form."""
+
     path: Path
     sha256: str
     data: dict
 
+    @cached_property
+    def manifest(self) -> Manifest:
+        return Manifest.from_json(self.data)
+
 
 def load_manifest_file(path: Path) -> LoadedManifest:
-    """Read the manifest and validate it with its reader (docs/formats.md section 1).
-
-    The raw JSON is kept: rows carry each program's entry untouched.
-    """
+    """Read the manifest and validate it with its reader (docs/formats.md section 1), with its sha256."""
     path = Path(path)
-    load_manifest(path)
+    manifest = load_manifest(path)
     raw = path.read_bytes()
-    return LoadedManifest(path=path, sha256=hashlib.sha256(raw).hexdigest(), data=json.loads(raw))
+    loaded = LoadedManifest(path=path, sha256=hashlib.sha256(raw).hexdigest(), data=json.loads(raw))
+    loaded.__dict__["manifest"] = manifest  # the reader's own result: not parsed twice
+    return loaded
 
 
-def program_from_entry(entry: dict, manifest_folder: Path) -> Program:
-    try:
-        return Program(
-            program_id=entry["id"],
-            configuration=entry["configuration"],
-            role=entry["role"],
-            format=entry["format"],
-            backend=entry["backend"],
-            local_path=manifest_folder / entry["file"],
-            sha256=entry["sha256"],
-            size_bytes=int(entry["size_bytes"]),
-            input_shape=tuple(int(size) for size in entry["input_shape"]),
-            manifest_entry=entry,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ManifestError(f"manifest program {entry.get('id', '?') if isinstance(entry, dict) else '?'} "
-                            f"lacks field {exc}; re-run the export") from None
+def program_from_entry(entry: ProgramEntry | dict, manifest_folder: Path) -> Program:
+    """The program of a manifest entry (a JSON entry of the current manifest version is read by its reader)."""
+    if isinstance(entry, dict):
+        entry = ProgramEntry.from_json(entry)
+    return Program(entry=entry, local_path=manifest_folder / entry.file)
 
 
 def paper_order_key(program: Program) -> tuple:
@@ -107,7 +131,7 @@ def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | No
     and if a selected program's file is missing.
     """
     folder = manifest.path.parent
-    programs = [program_from_entry(entry, folder) for entry in manifest.data["programs"]]
+    programs = [program_from_entry(entry, folder) for entry in manifest.manifest.programs]
     swept = [p for p in programs if p.role in SWEPT_ROLES]
     if configurations:
         known = {p.configuration for p in swept}

@@ -1,6 +1,6 @@
 """A run from request to rows: open (or resume) the run folder, learn the device, pick the
-core and the runners (the plain one, and the TorchScript Lite one when there are .ptl
-programs), deploy, record run.json, then sweep.
+core and the runners (the plain one, and the one of each other runtime the programs need:
+formats.backends), deploy, record run.json, then sweep.
 
 ``open_run`` does only local work (so the caller knows the run id before anything talks
 to the device); ``execute_run`` does the rest through a DeviceLink.
@@ -26,17 +26,18 @@ from bench.sweep.device_lock import (
     stale_after_s_for,
 )
 from bench.sweep.leftovers import end_leftover_runners
-from bench.sweep.lite_runner import (
-    LiteRunnerChoice,
-    check_deployed_lite_runner,
-    find_lite_runner_bundle,
-    lite_runner_deploy_failures,
-    record_lite_runner,
-)
 from bench.sweep.loop import ProgressCallback, SweepPlan, SweepSummary, device_call, run_sweep
 from bench.sweep.programs import LoadedManifest, Program, load_manifest_file, select_programs
 from bench.sweep.record import RunLog, new_run_header
 from bench.sweep.runners import RunnerBundle, find_runner_bundle
+from bench.sweep.runtime_runners import (
+    RuntimeRunnerChoice,
+    check_deployed_runtime_runner,
+    choose_runtime_runners,
+    record_runtime_runner,
+    runtime_runner_deploy_failures,
+    unsupported_programs,
+)
 from bench.sweep.settings import SweepConfig
 from formats.device_facts import DeviceFacts
 from formats.errors import ResultsError
@@ -54,7 +55,8 @@ class RunRequest:
     config: SweepConfig = field(default_factory=SweepConfig)
     resume_run_id: str | None = None
     runner_bundle_dir: Path | None = None
-    lite_runner_bundle_dir: Path | None = None  # None: the -lite build next to the plain bundle
+    runtime_bundle_dirs: dict[str, Path] = field(default_factory=dict)  # runtime -> its runner build folder;
+    # a runtime absent: its variant's build next to the plain bundle (formats.backends)
     build_root: Path | None = None
     transport: str = "direct"  # auto | server | direct (bench.adb.connection)
     adb_server: str | None = None  # HOST:PORT; None: ANDROID_ADB_SERVER_HOST/PORT, else 127.0.0.1:5037
@@ -84,7 +86,8 @@ class RunReport:
     bundle: RunnerBundle
     deploy: DeployReport
     summary: SweepSummary
-    lite_runner: LiteRunnerChoice | None = None  # None when the sweep has no .ptl program
+    runtime_runners: dict[str, RuntimeRunnerChoice] = field(default_factory=dict)  # runtime -> its runner, for
+    # every runtime but the primary one that the sweep's programs need (none: the plain runner runs them all)
 
 
 def open_run(request: RunRequest) -> OpenedRun:
@@ -162,9 +165,7 @@ def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
     device = device_call(link, opened.run_id, lambda c: with_transport(collect_device_facts(c, request.serial_spec), c))
     core = core_for_run(opened, device)
     bundle = find_runner_bundle(device, build_root=request.build_root, folder=request.runner_bundle_dir)
-    lite_programs = [p for p in opened.programs if p.needs_lite_runtime]
-    lite_runner = (find_lite_runner_bundle(device, bundle, folder=request.lite_runner_bundle_dir)
-                   if lite_programs else None)
+    runtime_runners = choose_runtime_runners(device, bundle, opened.programs, request.runtime_bundle_dirs)
     layout = DeviceLayout.for_bundle(bundle)
     stale_after_s = stale_after_s_for(opened.config.launch_timeout_s, opened.config.cooldown_max_s)
     claim, takeover = device_call(link, opened.run_id, lambda c: acquire_device_lock(
@@ -179,7 +180,8 @@ def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
             ended = device_call(link, opened.run_id, lambda c: end_leftover_runners(
                 c, layout.root, leftover_run_ids(opened.run_id, takeover)))
             log.record_device_claim(takeover.to_json() if takeover else None, ended)
-            items = deploy_items(bundle, opened.programs, layout, lite_runner.bundle if lite_runner else None)
+            items = deploy_items(bundle, opened.programs, layout,
+                                 {name: c.bundle for name, c in runtime_runners.items() if c.bundle is not None})
             deploy_report = device_call(link, opened.run_id, lambda c: deploy(c, items, layout))
             log.record_deploy(deploy_report)
             if opened.config.measure_core_peak and deploy_report.first_failure_in(layout.runner.folder) is None:
@@ -188,12 +190,12 @@ def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
                     device = replace(device, core_peaks=[peak])
                     log.record_device(device)
             deploy_failures = model_deploy_failures(opened.programs, deploy_report, layout)
-            if lite_runner is not None:
-                lite_runner = check_deployed_lite_runner(link, opened.run_id, lite_runner, deploy_report, layout)
-                deploy_failures.update(lite_runner_deploy_failures(lite_programs, deploy_report, layout))
-                record_lite_runner(log, lite_runner)
-            unsupported = ({p.program_id: lite_runner.unavailable_reason for p in lite_programs}
-                           if lite_runner is not None and lite_runner.unavailable_reason else {})
+            for name, choice in runtime_runners.items():
+                choice = runtime_runners[name] = check_deployed_runtime_runner(
+                    link, opened.run_id, choice, deploy_report, layout)
+                deploy_failures.update(runtime_runner_deploy_failures(choice, opened.programs, deploy_report, layout))
+                record_runtime_runner(log, choice)
+            unsupported = unsupported_programs(runtime_runners, opened.programs)
             plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
                              layout=layout, device=device, completed=frozenset(existing.keys),
                              first_row_index=existing.count, deploy_failures=deploy_failures,
@@ -204,7 +206,7 @@ def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
         release_claim(link, claim, fresh_connection=isinstance(exc, KeyboardInterrupt))
         raise
     release_claim(link, claim, fresh_connection=False)
-    return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary, lite_runner)
+    return RunReport(opened.run_id, opened.folder.path, device, core, bundle, deploy_report, summary, runtime_runners)
 
 
 def with_transport(device: DeviceFacts, connection: Device) -> DeviceFacts:

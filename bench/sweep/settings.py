@@ -1,35 +1,55 @@
-"""The settings of one sweep (what is measured and how), checked on construction."""
+"""The settings of one sweep (what is measured and how), checked on construction, and the one list of the sweep's
+command-line flags: every field that has a flag declares it here (its help, and its flag when that is not the
+field's name), and bench.sweep.setting_flags makes the argparse options and reads them back from it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from bench.errors import SettingsError
 
 LIST_SETTINGS = ("configurations", "backends", "formats")
 
 
+def setting(default: Any, help: str | None = None, flag: str | None = None) -> Any:
+    """A SweepConfig field. `help` (formatted with `default` and `defaults`, a SweepConfig of the defaults) gives it
+    a command-line flag: `flag`, else --<field name with dashes>. A bool setting that is on by default gets a
+    switch that turns it off (name that flag --no-...). Without `help` the field has no flag."""
+    return field(default=default, metadata={"help": help, "flag": flag})
+
+
 @dataclass(frozen=True)
 class SweepConfig:
-    iterations: int = 60
-    warmup: int = 1
-    launches: int = 3
-    cooldown_s: float = 5.0
-    cooldown_max_s: float = 60.0
-    cooldown_margin_c: float = 2.0
-    max_time_ms: int = 0  # 0 = no cap (passed to the runner)
-    core: int | None = None  # None = the fastest online core
-    threads: int = 1
-    configurations: tuple[str, ...] | None = None
-    backends: tuple[str, ...] | None = None  # xnnpack, portable, lite, ... (None = all)
-    formats: tuple[str, ...] | None = None  # program file kinds: pte, ptl (None = all)
-    launch_timeout_s: float = 1800.0
-    drop_caches: bool = True  # try before each program's first launch (root only)
-    reconnect_attempts: int = 4
-    reconnect_backoff_s: float = 2.0
-    measure_core_peak: bool = True  # measure the pinned core's peak fp32 FMA rate once, before the sweep
-    target_ci_pct: float | None = None  # add launches until the median's 95 % interval is within +-this % ...
-    max_launches: int = 10  # ... or a program has this many launches
+    iterations: int = setting(60, "timed inferences per launch (default {default})")
+    warmup: int = setting(1, "warm-up inferences per launch (default {default})")
+    launches: int = setting(3, "process launches per program (default {default})")
+    cooldown_s: float = setting(5.0, "pause between programs (default {default})")
+    cooldown_max_s: float = setting(60.0, "longest wait for the temperature to come back (default {default})")
+    cooldown_margin_c: float = setting(2.0)
+    max_time_ms: int = setting(0, "cap of the timed loop per launch (runner option; 0 = none)")  # passed to the runner
+    core: int | None = setting(None, "CPU core to pin to (default: the fastest online core)")  # None = the fastest
+    threads: int = setting(1)
+    configurations: tuple[str, ...] | None = setting(
+        None, "configurations to run, e.g. full,conv5_1_simple", flag="--configs")
+    backends: tuple[str, ...] | None = setting(  # xnnpack, portable, lite, ... (None = all)
+        None, "backends to run, e.g. xnnpack,lite (default: all)")
+    formats: tuple[str, ...] | None = setting(  # program file kinds: pte, ptl (None = all)
+        None, "program file formats to run: pte, ptl (default: both)")
+    launch_timeout_s: float = setting(1800.0, "kill a launch after this long (default {default:.0f})")
+    drop_caches: bool = setting(  # try before each program's first launch (root only)
+        True, "do not drop the page cache before first launches even when root", flag="--no-drop-caches")
+    reconnect_attempts: int = setting(
+        4, "reconnections tried when the device drops away, waiting {defaults.reconnect_backoff_s:.0f} s, "
+           "then twice as long each time (default {default})")
+    reconnect_backoff_s: float = setting(2.0)
+    measure_core_peak: bool = setting(  # measure the pinned core's peak fp32 FMA rate once, before the sweep
+        True, "do not measure the pinned core's peak fp32 FMA rate before the sweep", flag="--no-core-peak")
+    target_ci_pct: float | None = setting(  # add launches until the median's 95 % interval is within +-this % ...
+        None, "add launches to a program until its median's 95%% interval is within +-this %% "
+              "(default: off; the interval is the report's)")
+    max_launches: int = setting(  # ... or a program has this many launches
+        10, "cap of launches per program with --target-ci-pct (default {default})")
 
     def __post_init__(self):
         at_least = {"iterations": 1, "warmup": 0, "launches": 1, "cooldown_s": 0, "cooldown_max_s": 0,
@@ -67,4 +87,6 @@ class SweepConfig:
 
 
 def option_name(field_name: str) -> str:
-    return "--" + field_name.replace("_", "-")
+    """The flag of a setting (its declared one, else --<name with dashes>)."""
+    declared = next((f.metadata.get("flag") for f in fields(SweepConfig) if f.name == field_name), None)
+    return declared or "--" + field_name.replace("_", "-")

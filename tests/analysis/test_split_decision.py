@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.network_profiles import Lte, ThreeG, WiFi, named_profiles
+from analysis.network_profiles import LTE, THREE_G, WIFI, named_profiles
 from analysis.split_decision import SplitDecisionError, split_study
 from analysis.split_prediction import prediction_table
 from formats.cloud_results import CloudRow, CloudTiming, TransferBytes
@@ -48,7 +48,7 @@ def numbers():
 
 def test_best_split_per_profile_and_objective(numbers):
     summary, rows = numbers
-    study = split_study(summary, rows, [ThreeG(), WiFi()])
+    study = split_study(summary, rows, [THREE_G, WIFI])
     assert list(study.candidates["configuration"]) == [
         "full", "conv1_1_simple", "pool3_simple", "conv5_1_simple", "conv5_1_reduced", "cloud_only_jpeg",
         "cloud_only_raw"]
@@ -85,7 +85,7 @@ def test_analysis_command_line_refuses_zero_bandwidth(tmp_path, capsys):
 
 def test_prediction_sums_the_layers_up_to_the_cut(numbers):
     summary, rows = numbers
-    study = split_study(summary, rows, [Lte()])
+    study = split_study(summary, rows, [LTE])
     names = ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1", "conv3_2", "conv3_3", "pool3",
              "conv4_1", "conv4_2", "conv4_3", "pool4", "conv5_1", "conv5_2", "conv5_3", "pool5", "avgpool",
              "fc6", "fc7", "fc8"]

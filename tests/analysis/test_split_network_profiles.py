@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from analysis.network_profiles import (
+    LTE,
     InvalidNetworkProfile,
-    Lte,
     NetworkProfile,
     measured_profile,
     named_profiles,
@@ -17,7 +17,7 @@ from formats.link_measurement import LinkMeasurement
 
 
 def test_transfer_is_round_trip_plus_bytes_at_the_uplink_rate():
-    lte = Lte()
+    lte = LTE
     assert lte.transfer_ms(5_850_000 / 8) == pytest.approx(70.0 + 1000.0)
     assert lte.transfer_ms(0) == 0.0  # nothing sent, nothing waited for
     assert [p.name for p in named_profiles()] == ["3G", "LTE", "Wi-Fi"]

@@ -106,7 +106,8 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(small_export, tmp_path, cap
 def test_ctrl_c_keeps_rows_prints_resume_command_and_resume_finishes(small_export, host_runner_bundle, tmp_path):
     manifest_path, _ = small_export
     out = tmp_path / "out"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the script imports the installed package; PYTHONPATH makes that this checkout whichever one is installed
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
     command = [sys.executable, str(REPO / "bench" / "run_device.py"), "--serial", "loopback",
                "--manifest", str(manifest_path), "--out", str(out), "--backends", "xnnpack,portable",
                "--launches", "2", "--no-drop-caches", *QUICK]

@@ -104,7 +104,10 @@ def fake_manifest(tmp_path: Path, ids: list[tuple[str, str]]) -> LoadedManifest:
                          "split_point": None if role == "full" else configuration.rsplit("_", 1)[0],
                          "reduction": None, "noise": None, "format": "pte", "backend": "xnnpack",
                          "file": f"{program_id}.pte", "sha256": "0" * 64, "size_bytes": 1,
-                         "input_shape": [1, 3, 32, 32], "output_shape": [1, 2]})
+                         "input_shape": [1, 3, 32, 32], "output_shape": [1, 2], "dtype": "float32",
+                         "input_dtype": "float32", "output_dtype": "float32", "output_size_bytes": 8,
+                         "param_count": 10, "flops": 100, "ptl_bytecode_version": None, "export_time_s": 0.1,
+                         "cache_key": "k", "arch": "vgg16", "quantization": None, "accuracy": None})
     return LoadedManifest(path=tmp_path / "manifest.json", sha256="0", data={"programs": programs})
 
 

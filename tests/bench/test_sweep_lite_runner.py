@@ -17,14 +17,17 @@ from bench.adb.reconnect import DeviceLink
 from bench.errors import UnsupportedDevice
 from bench.sweep.deploy import DeviceLayout
 from bench.sweep.launch import LaunchRequest, runner_args
-from bench.sweep.lite_runner import find_lite_runner_bundle, lite_bundle_folder_next_to
 from bench.sweep.programs import load_manifest_file, select_programs
 from bench.sweep.run import RunRequest, execute_run, open_run
 from bench.sweep.runners import load_runner_bundle
+from bench.sweep.runtime_runners import find_runtime_runner_bundle, variant_folder_next_to
 from bench.sweep.settings import SweepConfig
+from formats.backends import RUNTIMES
 
 CONFIGS = ["full", "conv5_1_simple"]
 LAYOUT = DeviceLayout()
+LITE = RUNTIMES["torchscript_lite"]
+LITE_RUNNER = LAYOUT.runner_of(LITE.name)
 
 
 def script_runner(name: str, runtimes: list[str]) -> str:
@@ -82,8 +85,8 @@ def test_ptl_programs_run_with_the_lite_runner_and_the_manifest_input_shape(tmp_
             assert "--input-shape 1,3,32,32" in row["runner_stderr"]
         else:
             assert "plain runner: " in row["runner_stderr"] and "--input-shape" not in row["runner_stderr"]
-    assert connection.host_path(LAYOUT.lite_runner.executable).is_file()
-    assert report.lite_runner.bundle.folder == tmp_path / "build" / "linux-x86_64-lite" / "bundle"
+    assert connection.host_path(LITE_RUNNER.executable).is_file()
+    assert report.runtime_runners[LITE.name].bundle.folder == tmp_path / "build" / "linux-x86_64-lite" / "bundle"
     info = json.loads((report.folder / "run.json").read_text())
     assert info["sessions"][0]["lite_runner"]["unavailable_reason"] is None
 
@@ -94,8 +97,8 @@ def test_ptl_programs_run_with_the_lite_runner_and_the_manifest_input_shape(tmp_
 def test_a_sweep_without_ptl_programs_leaves_the_lite_runner_alone(tmp_path):
     plain = write_build_root(tmp_path / "build", lite_runtimes=["executorch", "torchscript_lite"])
     report, rows, connection = sweep(tmp_path, plain, backends=("xnnpack",))
-    assert {r["status"] for r in rows} == {"ok"} and report.lite_runner is None
-    assert not connection.host_path(LAYOUT.lite_runner.folder).exists()
+    assert {r["status"] for r in rows} == {"ok"} and report.runtime_runners == {}
+    assert not connection.host_path(LITE_RUNNER.folder).exists()
 
 
 def test_no_lite_build_gives_unsupported_rows_that_say_how_to_build_it(tmp_path):
@@ -109,7 +112,7 @@ def test_no_lite_build_gives_unsupported_rows_that_say_how_to_build_it(tmp_path)
         assert row["runner"] is None and row["runner_exit_code"] is None
         assert "build it with: bash android_app/build_host.sh --with-lite" in row["runner_stderr"]
     assert report.summary.statuses == {"ok": 4, "unsupported": 4}
-    assert not connection.host_path(LAYOUT.lite_runner.folder).exists()
+    assert not connection.host_path(LITE_RUNNER.folder).exists()
     info = json.loads((report.folder / "run.json").read_text())
     assert "--with-lite" in info["sessions"][0]["lite_runner"]["unavailable_reason"]
 
@@ -166,15 +169,16 @@ def test_a_glibc_bundled_runner_starts_through_its_own_loader_without_the_device
 def test_lite_bundle_lookup(tmp_path):
     plain_folder = write_build_root(tmp_path / "build", lite_runtimes=None)
     plain = load_runner_bundle(plain_folder)
-    assert lite_bundle_folder_next_to(plain_folder) == tmp_path / "build" / "linux-x86_64-lite" / "bundle"
+    assert variant_folder_next_to(plain_folder, LITE) == tmp_path / "build" / "linux-x86_64-lite" / "bundle"
     android = write_script_bundle(tmp_path / "build" / "android-arm64-v8a" / "bundle", "exit 0\n",
                                   platform="android", abi="arm64-v8a")
-    choice = find_lite_runner_bundle(linux_facts("arm64-v8a", "android"), load_runner_bundle(android))
-    assert choice.bundle is None and "android build of the runner has no Lite runtime" in choice.unavailable_reason
+    choice = find_runtime_runner_bundle(linux_facts("arm64-v8a", "android"), LITE, load_runner_bundle(android))
+    assert choice.bundle is None and "android build of the runner has no TorchScript Lite runtime" in choice.unavailable_reason
+    assert "--formats pte" in choice.unavailable_reason
     with pytest.raises(UnsupportedDevice, match="is for android-arm64-v8a but s is linux-x86_64"):
-        find_lite_runner_bundle(linux_facts(), plain, folder=android)  # a folder given on purpose must fit
+        find_runtime_runner_bundle(linux_facts(), LITE, plain, folder=android)  # a folder given on purpose must fit
     broken = tmp_path / "build" / "linux-x86_64-lite" / "bundle"
     broken.mkdir(parents=True)
     (broken / "bundle.json").write_text("{not json")
-    choice = find_lite_runner_bundle(linux_facts(), plain)
+    choice = find_runtime_runner_bundle(linux_facts(), LITE, plain)
     assert choice.bundle is None and "unreadable" in choice.unavailable_reason

@@ -1,6 +1,7 @@
 """Pure pieces of the sweep: launch classification, cool-down, progress estimate, program
 order and filters, runner bundle choice, settings, resume bookkeeping, reconnection."""
 
+import dataclasses
 import json
 
 import pytest
@@ -85,10 +86,10 @@ def test_progress_estimate_repeats_known_programs_scales_others_and_adds_cooldow
 
 
 def test_program_work_is_flops_else_size(tmp_path):
-    entry = {"id": "p.xnnpack", "configuration": "full", "role": "full", "format": "pte", "backend": "xnnpack",
-             "file": "p.pte", "sha256": "0" * 64, "size_bytes": 50, "input_shape": [1, 3, 8, 8], "flops": 7000}
+    entry = load_manifest_file(write_manifest(tmp_path, ["full"])).manifest.programs[0]
+    entry = dataclasses.replace(entry, size_bytes=50, flops=7000)
     assert program_from_entry(entry, tmp_path).work == 7000
-    assert program_from_entry({**entry, "flops": None}, tmp_path).work == 50
+    assert program_from_entry(dataclasses.replace(entry, flops=0), tmp_path).work == 50
 
 
 def test_programs_in_paper_order_filtered_cloud_left_out(tmp_path):

@@ -37,8 +37,8 @@ def test_unknown_schema_version_is_refused_with_the_file_and_versions(small_expo
     data["schema_version"] = 7
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(ManifestError, match=r"manifest .*manifest.json: schema_version 7 is not supported "
-                                            r"\(this reader understands 1, 2\)"):
+    with pytest.raises(ManifestError, match=r"manifest .*manifest.json: splitbench.manifest schema_version 7 is not "
+                                            r"supported \(supported: 1, 2\); pass a manifest written by export"):
         load_manifest(path)
 
 
