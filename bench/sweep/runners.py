@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UnsupportedDevice
+from formats.abi import is_known_abi
 from formats.device_facts import DeviceFacts
+from formats.display_text import shown
 
 RUNNER_BUNDLE_SCHEMA = "splitbench.runner_bundle"
 RUNNER_BUNDLE_SCHEMA_VERSIONS = (1, 2)  # 2 added launch, libc, source_wheel, elf_machine, max_elf_load_align_bytes
@@ -53,6 +55,8 @@ def default_build_root() -> Path:
 
 
 def bundle_folder_for(platform: str, abi: str, build_root: Path) -> Path:
+    if platform not in BUILD_SCRIPTS or not is_known_abi(abi):  # device text never becomes a path unchecked
+        raise UnsupportedDevice(f"unknown platform-ABI {shown(platform)}-{shown(abi)}: no runner can be built for it")
     return build_root / f"{platform}-{abi}" / "bundle"
 
 
