@@ -28,6 +28,7 @@ from bench.errors import BenchError, SettingsError, SweepStopped  # noqa: E402
 from bench.sweep.progress import ProgressEvent, format_progress  # noqa: E402
 from bench.sweep.run import OpenedRun, RunReport, RunRequest, execute_run, open_run  # noqa: E402
 from bench.sweep.settings import SweepConfig  # noqa: E402
+from formats.display_text import shown
 from formats.errors import FormatError  # noqa: E402
 from formats.paper import PROGRAM_FORMATS  # noqa: E402
 
@@ -149,7 +150,8 @@ def print_report(report: RunReport) -> None:
     statuses = ", ".join(f"{status} {count}" for status, count in sorted(report.summary.statuses.items()))
     print(f"run {report.run_id}: {report.summary.rows_written} row(s) written"
           f" ({statuses or 'none'}), {report.summary.rows_already_done} already done")
-    print(f"device {report.device.model} ({report.device.platform}-{report.device.abi}), core {report.core}")
+    device = report.device
+    print(f"device {shown(device.model)} ({shown(device.platform)}-{shown(device.abi)}), core {report.core}")
     print(f"deploy: {report.deploy.files_pushed}/{report.deploy.files_checked} file(s) pushed "
           f"({report.deploy.bytes_pushed / 1e6:.1f} MB) in {report.deploy.push_s:.2f} s, "
           f"sha256 checks {report.deploy.hash_check_s:.2f} s")
@@ -218,8 +220,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def one_line(exc: Exception) -> str:
-    """An error message on one line (device commands quoted in messages may span several)."""
-    return " ".join(str(exc).split())
+    """An error message on one line (device commands quoted in messages may span several), with any control
+    character a device put in it escaped."""
+    return shown(" ".join(str(exc).split()), max_chars=4000)
 
 
 def print_resume_hint(request: RunRequest | None, opened: OpenedRun | None) -> None:
