@@ -115,10 +115,12 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
 
 
 def request_from_args(args: argparse.Namespace) -> RunRequest:
-    if not args.serial:
+    if not (args.serial or "").strip():
         raise SettingsError("no device given: pass --serial SERIAL (or set ANDROID_SERIAL; "
                             f"--serial {LOOPBACK_SERIAL} runs on this host)")
-    parse_serial(args.serial)  # a malformed serial fails here, before anything is written
+    # One parse: a malformed serial fails here, before anything is written, and the parsed (stripped) text is
+    # the serial every later step uses.
+    serial = parse_serial(args.serial).text
     if args.resume:
         given = [name for name in SWEEP_OPTIONS if getattr(args, name) is not None]
         if given:
@@ -126,7 +128,7 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
                                 f"{', '.join('--' + name.replace('_', '-') for name in given)}")
     elif args.manifest is None:
         raise SettingsError("no manifest given: pass --manifest artifacts/export/manifest.json")
-    return RunRequest(serial_spec=args.serial, results_dir=args.out, manifest_path=args.manifest,
+    return RunRequest(serial_spec=serial, results_dir=args.out, manifest_path=args.manifest,
                       config=config_from_args(args) if not args.resume else SweepConfig(),
                       resume_run_id=args.resume, runner_bundle_dir=args.runner_bundle,
                       lite_runner_bundle_dir=args.lite_runner_bundle)

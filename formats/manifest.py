@@ -198,6 +198,9 @@ class Manifest:
         for key in ("created_utc", "tools", "model", "programs"):
             if key not in data:
                 raise ManifestError(f"manifest lacks {key!r}; re-export it")
+        if not isinstance(data["programs"], list):
+            raise ManifestError(f"'programs' is a {json_type_name(data['programs'])}, not a list of program entries: "
+                                "the manifest's structure is wrong; re-export it")
         programs = [ProgramEntry.from_json(entry, version) for entry in data["programs"]]
         ids = [entry.id for entry in programs]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -237,6 +240,12 @@ def check_distinct_base_names(programs: list[ProgramEntry]) -> None:
             raise ManifestError(f"program {entry.id!r}: file {entry.file!r} has the same base name as program "
                                 f"{seen[base]!r}'s; they would overwrite each other on the device: re-export the manifest")
         seen[base] = entry.id
+
+
+def json_type_name(value: Any) -> str:
+    """What a JSON value is, in JSON's own words (for error messages)."""
+    names = {dict: "JSON object", list: "JSON array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _subject(data: Any, what: str) -> str:
