@@ -101,6 +101,7 @@ def check_row(row: Any, where: str) -> None:
     if row["status"] not in ROW_STATUSES or row["launch_kind"] not in LAUNCH_KINDS:
         raise ResultsError(f"{where}: row has status {row['status']!r} and launch_kind {row['launch_kind']!r}; "
                            f"expected one of {ROW_STATUSES} and {LAUNCH_KINDS}: the row is damaged")
+    _check_field_types(row, where)
     runner = row.get("runner")
     if runner is not None:
         check_runner_result(runner, f"{where} (embedded runner result)")
@@ -110,6 +111,64 @@ def check_row(row: Any, where: str) -> None:
             raise ResultsError(f"{where}: row has status ok but no runner timing; the row is damaged, "
                                "re-run that program")
         _check_numbers(timing, where)
+
+
+TEXT_ROW_FIELDS = ("run_id", "program_id", "launch_kind", "status")
+INTEGER_ROW_FIELDS = ("row_index", "launch_index", "core", "threads")
+OBJECT_ROW_FIELDS = ("device", "manifest_entry", "runner", "env_before", "env_after")  # null allowed but for device
+# A field named with one of these units holds a number (or null, or a list or name->value object of them).
+NUMBER_UNIT_SUFFIXES = ("_ms", "_kb", "_bytes", "_khz", "_c", "_s", "_gflops", "_percent")
+NUMBER_ENTRY_FIELDS = ("flops", "param_count")
+
+
+def _damaged(where: str, field: str, value: Any, expected: str) -> ResultsError:
+    shown_value = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return ResultsError(f"{where}: field {field} holds {shown_value}, not {expected}; the row is damaged: "
+                        "remove it or re-run that program")
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _check_field_types(row: dict, where: str) -> None:
+    """The row's own fields have the types bench/ writes, and every unit-named field inside it is numeric."""
+    for name in TEXT_ROW_FIELDS:
+        if not isinstance(row[name], str):
+            raise _damaged(where, name, row[name], "text")
+    for name in INTEGER_ROW_FIELDS:
+        if name in row and (isinstance(row[name], bool) or not isinstance(row[name], int)):
+            raise _damaged(where, name, row[name], "an integer")
+    for name in OBJECT_ROW_FIELDS:
+        value = row.get(name)
+        if not isinstance(value, dict) and (value is not None or name == "device"):
+            raise _damaged(where, name, value, "a JSON object")
+    if row.get("wall_s") is not None and not _is_number(row["wall_s"]):
+        raise _damaged(where, "wall_s", row["wall_s"], "a number")
+    entry = row.get("manifest_entry") or {}
+    for name in NUMBER_ENTRY_FIELDS:
+        if entry.get(name) is not None and not _is_number(entry[name]):
+            raise _damaged(where, f"manifest_entry.{name}", entry[name], "a number")
+    for name in OBJECT_ROW_FIELDS:
+        _check_unit_fields(row.get(name), name, where)
+
+
+def _check_unit_fields(value: Any, path: str, where: str) -> None:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                _check_unit_fields(item, f"{path}[{index}]", where)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        field = f"{path}.{key}"
+        if isinstance(key, str) and key.endswith(NUMBER_UNIT_SUFFIXES):
+            items = item.values() if isinstance(item, dict) else item if isinstance(item, list) else [item]
+            if any(part is not None and not _is_number(part) for part in items):
+                raise _damaged(where, field, item, "a number")
+        elif isinstance(item, (dict, list)):
+            _check_unit_fields(item, field, where)
 
 
 def _check_numbers(timing: dict, where: str) -> None:
