@@ -33,7 +33,9 @@ class TidyTables:
 
 def _hottest_c(environment: Any) -> float | None:
     temperatures = (environment or {}).get("temperatures_c") if isinstance(environment, dict) else None
-    values = [value for value in (temperatures or {}).values() if isinstance(value, (int, float))]
+    if not isinstance(temperatures, dict):
+        return None
+    values = [value for value in temperatures.values() if isinstance(value, (int, float)) and not isinstance(value, bool)]
     return max(values) if values else None
 
 

@@ -145,6 +145,44 @@ def _check_field_types(row: dict, where: str) -> None:
             raise _damaged(where, name, value, "a JSON object")
     if row.get("wall_s") is not None and not _is_number(row["wall_s"]):
         raise _damaged(where, "wall_s", row["wall_s"], "a number")
+    exit_code = row.get("runner_exit_code")
+    if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
+        raise _damaged(where, "runner_exit_code", exit_code, "an integer or null")
+    if row.get("runner_stderr") is not None and not isinstance(row["runner_stderr"], str):
+        raise _damaged(where, "runner_stderr", row["runner_stderr"], "text or null")
+    runner = row.get("runner") or {}
+    for name in ("error_kind", "message"):
+        if runner.get(name) is not None and not isinstance(runner[name], str):
+            raise _damaged(where, f"runner.{name}", runner[name], "text or null")
+    for name in ("env_before", "env_after"):
+        temperatures = (row.get(name) or {}).get("temperatures_c")
+        if temperatures is not None and not isinstance(temperatures, dict):
+            raise _damaged(where, f"{name}.temperatures_c", temperatures, "an object of zone temperatures")
+    timing = runner.get("timing")
+    if isinstance(timing, dict):
+        for name in ("inference_ms", "inference_cpu_ms", "warmup_ms"):
+            if timing.get(name) is not None and not isinstance(timing[name], list):
+                raise _damaged(where, f"runner.timing.{name}", timing[name], "a list of numbers")
+    affinity = runner.get("affinity")
+    if affinity is not None and not isinstance(affinity, dict):
+        raise _damaged(where, "runner.affinity", affinity, "a JSON object")
+    observed = (affinity or {}).get("cpus_observed")
+    if observed is not None and not isinstance(observed, list):
+        raise _damaged(where, "runner.affinity.cpus_observed", observed, "a list of cores")
+    interference = runner.get("interference")
+    if interference is not None and not isinstance(interference, dict):
+        raise _damaged(where, "runner.interference", interference, "a JSON object")
+    margin = (interference or {}).get("preempted_margin")
+    if margin is not None and not (isinstance(margin, dict) and all(
+            _is_number(margin.get(name)) for name in ("fraction_of_wall", "floor_ms"))):
+        raise _damaged(where, "runner.interference.preempted_margin", margin,
+                       "an object of numbers fraction_of_wall and floor_ms")
+    for name in ("timing", "memory"):
+        if runner.get(name) is not None and not isinstance(runner[name], dict):
+            raise _damaged(where, f"runner.{name}", runner[name], "a JSON object")
+    accuracy = (row.get("manifest_entry") or {}).get("accuracy")
+    if accuracy is not None and not isinstance(accuracy, dict):
+        raise _damaged(where, "manifest_entry.accuracy", accuracy, "a JSON object")
     entry = row.get("manifest_entry") or {}
     for name in NUMBER_ENTRY_FIELDS:
         if entry.get(name) is not None and not _is_number(entry[name]):

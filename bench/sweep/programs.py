@@ -78,7 +78,7 @@ def program_from_entry(entry: dict, manifest_folder: Path) -> Program:
             input_shape=tuple(int(size) for size in entry["input_shape"]),
             manifest_entry=entry,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ManifestError(f"manifest program {entry.get('id', '?') if isinstance(entry, dict) else '?'} "
                             f"lacks field {exc}; re-run the export") from None
 
