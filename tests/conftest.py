@@ -31,7 +31,7 @@ SLOW_FIXTURES = frozenset({"small_export", "host_runner_bundle", "lite_runner_bu
 # target, a full run (CI) thousands. SPLITBENCH_FUZZ_PROFILE=quick|thorough overrides the choice.
 settings.register_profile("quick", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("thorough", max_examples=2000, deadline=None,
+settings.register_profile("thorough", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

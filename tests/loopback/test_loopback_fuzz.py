@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback_raw_host import RawHost
 
@@ -42,6 +42,9 @@ MESSAGE = st.builds(
     st.one_of(SAFE_SERVICES, st.binary(max_size=200)),
     st.one_of(st.none(), st.none(), st.none(), st.integers(0, 300)),
 )
+# Each device-level input costs a connection and up to a few tenths of a second of waiting for answers: a full
+# run tries at most this many per target (the quick run its profile's few).
+DEVICE_EXAMPLES = min(settings().max_examples, 300)
 CNXN = wire.Message(wire.CNXN, wire.VERSION_CHECKSUMMED, wire.MAX_PAYLOAD_BYTES, b"host::\0").encode()
 
 
@@ -106,6 +109,7 @@ def files_outside(root: Path) -> list[Path]:
 
 
 @pytest.mark.slow
+@settings(max_examples=DEVICE_EXAMPLES)
 @given(st.booleans(), st.lists(MESSAGE, max_size=8))
 def test_fuzz_device_with_message_sequences(fuzzed_device, start_with_cnxn, messages):
     device, failures, outside = fuzzed_device
@@ -147,6 +151,7 @@ SYNC_REQUEST = st.one_of(
 
 
 @pytest.mark.slow
+@settings(max_examples=DEVICE_EXAMPLES)
 @given(st.lists(SYNC_REQUEST, min_size=1, max_size=4), st.integers(1, 64))
 def test_fuzz_sync_service(fuzzed_device, requests, split_bytes):
     device, failures, outside = fuzzed_device
@@ -157,7 +162,7 @@ def test_fuzz_sync_service(fuzzed_device, requests, split_bytes):
         assert okay.command == wire.OKAY
         data = b"".join(requests)
         chunk_bytes = max(len(data) // split_bytes, 1)
-        host.sock.settimeout(0.3)
+        host.sock.settimeout(0.1)
         for start in range(0, len(data), chunk_bytes):  # a request may straddle WRTE messages
             host.send(wire.Message(wire.WRTE, 9, okay.arg0, data[start:start + chunk_bytes]))
         ends = time.monotonic() + 2
