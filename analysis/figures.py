@@ -18,6 +18,7 @@ from analysis.run_context import RunContext  # noqa: E402
 from formats.paper import order_backends, order_configurations  # noqa: E402
 
 PANEL_KEYS = ["device", "core", "threads", "arch"]
+MAX_DOTS_PER_BOX = 1500  # more timed inferences than this are drawn as a seeded random sample (the box uses all)
 BACKEND_COLOURS = {"xnnpack": "#1f77b4", "portable": "#d62728", "lite": "#2ca02c"}
 FALLBACK_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 FIGURE_FORMATS = ("png", "svg")
@@ -128,8 +129,9 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
                 axis.boxplot([times], positions=[x], widths=box_width, whis=(5, 95), showfliers=False, patch_artist=True,
                              boxprops={"facecolor": colour, "alpha": 0.35, "edgecolor": colour},
                              medianprops={"color": "black"}, whiskerprops={"color": colour}, capprops={"color": colour})
-                jitter = random.uniform(-box_width / 3, box_width / 3, times.size)
-                axis.scatter(x + jitter, times, s=6, color=colour, alpha=0.6, linewidths=0)
+                dots = times if times.size <= MAX_DOTS_PER_BOX else random.choice(times, MAX_DOTS_PER_BOX, replace=False)
+                jitter = random.uniform(-box_width / 3, box_width / 3, dots.size)
+                axis.scatter(x + jitter, dots, s=6, color=colour, alpha=0.6, linewidths=0)
                 _draw_interval(axis, x, box_width, comparison, {"device": device, "core": core, "threads": threads,
                                                                  "arch": arch, "backend": backend,
                                                                  "configuration": configuration})
@@ -140,7 +142,7 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
         axis.legend(handles=[Patch(color=backend_colour(backend, backends), alpha=0.6, label=backend) for backend in backends],
                     title="backend", fontsize=8, loc="upper right")
     figure.suptitle("Inference time per configuration (box: quartiles, whiskers: 5th-95th percentile, dots: every timed "
-                    "inference,\nblack bar: the median's 95% interval, n.s.: not told apart from the configuration to its left)",
+                    f"inference (a random {MAX_DOTS_PER_BOX} of them when more),\nblack bar: the median's 95% interval, n.s.: not told apart from the configuration to its left)",
                     fontsize=11)
     return _save(figure, out_dir, "inference_time", "Inference time (paper Fig. 13)")
 

@@ -133,6 +133,9 @@ def _is_number(value: Any) -> bool:
 
 def _check_field_types(row: dict, where: str) -> None:
     """The row's own fields have the types bench/ writes, and every unit-named field inside it is numeric."""
+    timing = row["runner"].get("timing") if isinstance(row.get("runner"), dict) else None
+    if isinstance(timing, dict):
+        _check_numbers(timing, where)  # names the offending sample itself
     for name in TEXT_ROW_FIELDS:
         if not isinstance(row[name], str):
             raise _damaged(where, name, row[name], "text")
@@ -203,8 +206,9 @@ def _check_unit_fields(value: Any, path: str, where: str) -> None:
         field = f"{path}.{key}"
         if isinstance(key, str) and key.endswith(NUMBER_UNIT_SUFFIXES):
             items = item.values() if isinstance(item, dict) else item if isinstance(item, list) else [item]
-            if any(part is not None and not _is_number(part) for part in items):
-                raise _damaged(where, field, item, "a number")
+            bad = next((part for part in items if part is not None and not _is_number(part)), None)
+            if bad is not None:
+                raise _damaged(where, field, bad, "a number")
         elif isinstance(item, (dict, list)):
             _check_unit_fields(item, field, where)
 
