@@ -119,10 +119,11 @@ def plot_inference_time(samples: pd.DataFrame, contexts: list[RunContext], out_d
         backends = order_backends(panel["backend"])
         offsets = _slot_offsets(len(backends))
         box_width = GROUP_WIDTH / len(backends) * 0.8
+        times_by_box = {key: group.to_numpy() for key, group in panel.groupby(["backend", "configuration"])["time_ms"]}
         for backend, offset in zip(backends, offsets):
             colour = backend_colour(backend, backends)
             for position, configuration in enumerate(configurations):
-                times = panel.loc[(panel["backend"] == backend) & (panel["configuration"] == configuration), "time_ms"].to_numpy()
+                times = times_by_box.get((backend, configuration), np.empty(0))
                 if times.size == 0:
                     continue
                 x = position + offset
