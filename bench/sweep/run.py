@@ -134,7 +134,9 @@ def check_rows_not_lost(info: dict, folder: RunFolder) -> None:
                    and isinstance(session.get("rows_written"), int)) if isinstance(sessions, list) else 0
     if recorded <= 0:
         return
-    found = folder.existing_rows().count if folder.results_path.exists() else 0
+    existing = folder.existing_rows() if folder.results_path.exists() else None
+    # a last row cut by a crash counts as written: the resume repairs it and measures that launch again
+    found = existing.count + (1 if existing.truncated_tail_bytes else 0) if existing is not None else 0
     if found == 0:
         raise ResultsError(f"{folder.results_path} is missing or empty although run {folder.run_id}'s run.json records "
                            f"{recorded} row(s) written: restore the file, or start a new run without --resume")
