@@ -82,6 +82,7 @@ def test_a_stale_pid_file_naming_another_sweeps_runner_ends_nothing(device):
     assert pid_file_of(connection, "run-b").read_text() == other_record
 
 
+@pytest.mark.slow
 def test_a_pid_file_of_garbage_ends_nothing(device):
     connection, launch = device
     other = launch("run-b")

@@ -41,11 +41,13 @@ Filesystem       1K-blocks     Used Available Use% Mounted on
 @@section:drop_caches
 no
 """
+NUMBER_TEXT = st.one_of(st.integers(-10**13, 10**13).map(str), st.integers(0, 10**25).map(str), ODD_TEXT)
+CPU_RANGE = st.builds(lambda first, last: f"{first}-{last}" if last is not None else str(first),
+                      st.integers(0, 10**12), st.one_of(st.none(), st.integers(0, 10**12)))
 HOSTILE_LINE = st.one_of(
     st.builds(lambda key, value: f"{key}={value}", st.sampled_from(GETPROP_KEYS), st.one_of(st.text(max_size=80), ODD_TEXT)),
-    st.builds(lambda *parts: "|".join(parts), st.one_of(st.from_regex(r"-?[0-9]{0,12}", fullmatch=True), ODD_TEXT),
-              st.one_of(st.text(max_size=20), ODD_TEXT), st.one_of(st.from_regex(r"-?[0-9]{0,25}", fullmatch=True), ODD_TEXT)),
-    st.from_regex(r"([0-9]{1,12}(-[0-9]{1,12})?,?){1,4}", fullmatch=True),
+    st.builds(lambda *parts: "|".join(parts), NUMBER_TEXT, st.one_of(st.text(max_size=20), ODD_TEXT), NUMBER_TEXT),
+    st.lists(CPU_RANGE, min_size=1, max_size=4).map(",".join),
     st.text(max_size=120),
 )
 HOSTILE_OUTPUT = st.lists(st.tuples(st.sampled_from(SECTIONS), st.lists(HOSTILE_LINE, max_size=6)), max_size=12).map(

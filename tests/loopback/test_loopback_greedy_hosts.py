@@ -69,6 +69,7 @@ def test_a_host_trickling_bytes_loses_its_slot(tmp_path):
                 sock.close()
 
 
+@pytest.mark.slow
 def test_opens_beyond_the_stream_cap_are_refused(tmp_path):
     tag = "29.31"
     with LoopbackDevice(tmp_path / "sandbox", max_streams_per_connection=4) as device:
@@ -149,6 +150,7 @@ def test_any_local_user_needs_a_fixed_key_list(tmp_path):
         LoopbackDevice(tmp_path / "sandbox", allowed_uid=None, auth_required=True, accept_new_keys=True).start()
 
 
+@pytest.mark.slow
 def test_cli_refuses_any_local_user_without_auth_in_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "loopback", "--port", "0", "--sandbox", str(tmp_path / "sandbox"), "--any-local-user"],
