@@ -5,6 +5,8 @@ from typing import Any
 
 import pandas as pd
 
+from formats.display_text import shown
+
 
 def format_value(value: Any) -> str:
     if value is None or value is pd.NA:
@@ -21,8 +23,8 @@ def format_value(value: Any) -> str:
         return f"{value:.2f}"
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10000 else str(value)
-    text = str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    text = shown(" ".join(str(value).split("\n")), max_chars=100_000)  # device text may carry control characters
+    return text.replace("|", "\\|")
 
 
 def markdown_table(table: pd.DataFrame, headers: dict[str, str] | None = None) -> str:

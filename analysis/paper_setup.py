@@ -5,6 +5,7 @@ import pandas as pd
 from analysis.devices import device_label, timings_are_emulated
 from analysis.run_context import VGG16_FULL_PARAM_COUNT, RunContext
 from formats.backends import BACKENDS
+from formats.display_text import shown_in_markdown
 from formats.paper import order_backends
 
 PAPER_DEVICE = "Google (Huawei) Nexus 6P (Snapdragon 810 v2.1, 3 GB LPDDR4, Android 7.1.2)"
@@ -24,16 +25,16 @@ def _device_difference(context: RunContext) -> str:
     if device.loopback and timings_are_emulated(device):
         return (f"Device (run {context.run_id}): the loopback device \"{device_label(device)}\" ({device.platform or 'unknown platform'}, "
                 f"{abi}): the runner ran on this host computer with its {abi} instructions translated by "
-                f"{device.cpu_emulation}, so its timings mean nothing, not even for this host; the run shows "
+                f"{shown_in_markdown(device.cpu_emulation)}, so its timings mean nothing, not even for this host; the run shows "
                 f"that the {abi} runner works; the paper used a {PAPER_DEVICE}.")
     if device.loopback:
         return (f"Device (run {context.run_id}): the loopback device \"{device_label(device)}\" ({device.platform or 'unknown platform'}, "
                 f"{abi}): the runner ran on this host computer, not on a phone, so the numbers come from "
                 f"this {abi} host and say nothing about phone speed; the paper used a {PAPER_DEVICE}.")
     if not device.is_android:
-        return (f"Device (run {context.run_id}): {device.model} ({device.platform or 'unknown platform'}, {abi}) is not an "
+        return (f"Device (run {context.run_id}): {shown_in_markdown(device.model)} ({device.platform or 'unknown platform'}, {abi}) is not an "
                 f"Android phone; the paper used a {PAPER_DEVICE}.")
-    return (f"Device (run {context.run_id}): {device.manufacturer or ''} {device.model} ({device.platform or 'unknown platform'}, "
+    return (f"Device (run {context.run_id}): {shown_in_markdown(device.manufacturer or '')} {shown_in_markdown(device.model)} ({device.platform or 'unknown platform'}, "
             f"{abi}, SDK {device.android_sdk or 'unknown'}) instead of the {PAPER_DEVICE}.").replace("  ", " ")
 
 
@@ -43,7 +44,7 @@ def _core_difference(context: RunContext) -> str:
         freq = context.core_max_freq_khz.get(core)
         freq_text = f"{freq / 1e6:.2f} GHz max" if freq else "max frequency not readable"
         governor = context.core_governor.get(core)
-        parts.append(f"core {core} ({freq_text}{', governor ' + governor if governor else ''})")
+        parts.append(f"core {core} ({freq_text}{', governor ' + shown_in_markdown(governor) if governor else ''})")
     threads = ", ".join(str(value) for value in context.threads)
     return (f"CPU: pinned to {', '.join(parts)} with {threads} thread(s); the paper says only \"one core\" "
             "and does not say which core, frequency or governor.")

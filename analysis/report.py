@@ -22,6 +22,7 @@ from analysis.reproduction import (
 )
 from analysis.run_context import RunContext
 from analysis.tidy import TidyTables
+from formats.display_text import shown
 from stats.significance import significance_text
 
 KB_PER_MB = 1024.0
@@ -90,7 +91,7 @@ def _joined(values) -> str:
 
 def _setup_records(context: RunContext) -> list[tuple[str, str]]:
     device = context.device
-    manufacturer = f"{device.manufacturer} " if device.manufacturer else ""
+    manufacturer = f"{shown(device.manufacturer)} " if device.manufacturer else ""
     return [
         ("run", context.run_id),
         ("device", f"{manufacturer}{device_label(device)} ({device_kind(device)})"),

@@ -27,7 +27,7 @@ class SampleStatistics:
     coefficient_of_variation: float
 
 
-def describe_times(times_ms: Sequence[float]) -> SampleStatistics:
+def describe_times(times_ms: Sequence[float] | np.ndarray) -> SampleStatistics:
     values = np.asarray(times_ms, dtype=float)
     if values.size == 0:
         raise AnalysisError("no timed inference to describe; a statistic needs at least one sample")
@@ -55,7 +55,8 @@ CI_COLUMNS = ["median_ci_low_ms", "median_ci_high_ms", "median_ci_half_width_pct
 
 def _interval_record(group: pd.DataFrame) -> dict:
     """The median's 95 % interval (stats.confidence) and the share of samples the runner saw preempted."""
-    interval = median_interval([launch["time_ms"].tolist() for _, launch in group.groupby("run_id_launch", sort=False)])
+    interval = median_interval([launch["time_ms"].to_numpy(dtype=float)
+                                for _, launch in group.groupby("run_id_launch", sort=False)])
     flags = group["preempted"].dropna() if "preempted" in group else pd.Series(dtype=object)
     return {
         "median_ci_low_ms": interval.low_ms, "median_ci_high_ms": interval.high_ms,
@@ -69,7 +70,7 @@ def summarize_inference(samples: pd.DataFrame) -> pd.DataFrame:
     records = []
     samples = samples.assign(run_id_launch=samples["run_id"].astype(str) + "#" + samples["launch_index"].astype(str))
     for key, group in samples.groupby(GROUP_KEYS, sort=False):
-        statistics = describe_times(group["time_ms"].tolist())
+        statistics = describe_times(group["time_ms"].to_numpy(dtype=float))
         records.append({**dict(zip(GROUP_KEYS, key)), "n_launches": group["launch_index"].nunique(), **asdict(statistics),
                         **_interval_record(group)})
     columns = GROUP_KEYS + ["n_launches"] + list(SampleStatistics.__dataclass_fields__) + CI_COLUMNS

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.devices import device_label
@@ -33,7 +34,9 @@ class TidyTables:
 
 def _hottest_c(environment: Any) -> float | None:
     temperatures = (environment or {}).get("temperatures_c") if isinstance(environment, dict) else None
-    values = [value for value in (temperatures or {}).values() if isinstance(value, (int, float))]
+    if not isinstance(temperatures, dict):
+        return None
+    values = [value for value in temperatures.values() if isinstance(value, (int, float)) and not isinstance(value, bool)]
     return max(values) if values else None
 
 
@@ -106,20 +109,28 @@ def preempted_sample(time_ms: float, cpu_ms: float | None, margin: dict[str, Any
     return time_ms - cpu_ms > max(margin["fraction_of_wall"] * time_ms, margin["floor_ms"])
 
 
-def _sample_records(row: LoadedRow) -> list[dict[str, Any]]:
+def _sample_frame(row: LoadedRow) -> pd.DataFrame:
+    """One launch's timed inferences, one row each, built column-wise (a launch may hold 100,000 of them)."""
     identity = _identity(row)
     runner = row.data.get("runner") or {}
     timing = runner.get("timing") or {}
-    times = timing.get("inference_ms") or []
-    cpu_times = timing.get("inference_cpu_ms") or [None] * len(times)
+    times = np.asarray(timing.get("inference_ms") or [], dtype=float)
+    cpu_list = timing.get("inference_cpu_ms")
     margin = (runner.get("interference") or {}).get("preempted_margin")
-    return [
-        {**identity, "launch_index": row.data["launch_index"], "launch_kind": row.data["launch_kind"],
-         "iteration": iteration, "time_ms": float(time_ms),
-         "cpu_ms": float(cpu_ms) if cpu_ms is not None else None,
-         "preempted": preempted_sample(float(time_ms), cpu_ms, margin)}
-        for iteration, (time_ms, cpu_ms) in enumerate(zip(times, cpu_times))
-    ]
+    if cpu_list:
+        count = min(len(times), len(cpu_list))
+        times, cpu = times[:count], np.asarray(cpu_list[:count], dtype=float)
+        if margin:
+            limit = np.maximum(margin["fraction_of_wall"] * times, margin["floor_ms"])
+            preempted = pd.Series(times - cpu > limit, dtype=object)
+        else:
+            preempted = pd.Series([None] * count, dtype=object)
+    else:
+        cpu = np.full(len(times), np.nan)
+        preempted = pd.Series([None] * len(times), dtype=object)
+    return pd.DataFrame({**identity, "launch_index": row.data["launch_index"], "launch_kind": row.data["launch_kind"],
+                         "iteration": np.arange(len(times)), "time_ms": times, "cpu_ms": cpu, "preempted": preempted},
+                        columns=SAMPLE_COLUMNS, index=pd.RangeIndex(len(times)))
 
 
 def _failure_record(row: LoadedRow) -> dict[str, Any]:
@@ -154,7 +165,8 @@ def build_tidy_tables(loaded: LoadedResults) -> TidyTables:
     """Samples come only from ok launches; failed launches go to their own table and never into statistics."""
     ok_rows = [row for row in loaded.rows if row.data["status"] == "ok"]
     failed_rows = [row for row in loaded.rows if row.data["status"] != "ok"]
-    samples = pd.DataFrame([record for row in ok_rows for record in _sample_records(row)], columns=SAMPLE_COLUMNS)
+    frames = [_sample_frame(row) for row in ok_rows]
+    samples = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SAMPLE_COLUMNS)
     launches = pd.DataFrame([_launch_record(row) for row in loaded.rows], columns=LAUNCH_COLUMNS)
     failures = pd.DataFrame([_failure_record(row) for row in failed_rows], columns=FAILURE_COLUMNS)
     failures["runner_exit_code"] = failures["runner_exit_code"].astype("Int64")

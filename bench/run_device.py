@@ -33,6 +33,7 @@ from bench.sweep.run import OpenedRun, RunReport, RunRequest, execute_run, open_
 from bench.sweep.setting_flags import add_setting_flags, config_from_args, given_setting_flags
 from bench.sweep.settings import SweepConfig
 from formats.backends import PROGRAM_FORMATS, optional_runtimes, runtime_formats
+from formats.display_text import shown
 from formats.errors import FormatError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -79,10 +80,12 @@ def split_backends_from_formats(args: argparse.Namespace) -> list[str]:
 
 
 def request_from_args(args: argparse.Namespace) -> RunRequest:
-    if not args.serial:
+    if not (args.serial or "").strip():
         raise SettingsError("no device given: pass --serial SERIAL (or set ANDROID_SERIAL; "
                             f"--serial {LOOPBACK_SERIAL} runs on this host)")
-    parse_serial(args.serial)  # a malformed serial fails here, before anything is written
+    # One parse: a malformed serial fails here, before anything is written, and the parsed (stripped) text is
+    # the serial every later step uses.
+    serial = parse_serial(args.serial).text
     parse_server_address(args.adb_server)
     if args.resume:
         given = given_setting_flags(args)
@@ -90,7 +93,7 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
             raise SettingsError(f"--resume continues with the run's own settings; leave out {', '.join(given)}")
     elif args.manifest is None:
         raise SettingsError("no manifest given: pass --manifest artifacts/export/manifest.json")
-    return RunRequest(serial_spec=args.serial, results_dir=args.out, manifest_path=args.manifest,
+    return RunRequest(serial_spec=serial, results_dir=args.out, manifest_path=args.manifest,
                       config=config_from_args(args) if not args.resume else SweepConfig(),
                       resume_run_id=args.resume, runner_bundle_dir=args.runner_bundle,
                       runtime_bundle_dirs={runtime.name: getattr(args, runtime.bundle_dest)
@@ -133,7 +136,8 @@ def print_report(report: RunReport) -> None:
     statuses = ", ".join(f"{status} {count}" for status, count in sorted(report.summary.statuses.items()))
     print(f"run {report.run_id}: {report.summary.rows_written} row(s) written"
           f" ({statuses or 'none'}), {report.summary.rows_already_done} already done")
-    print(f"device {report.device.model} ({report.device.platform}-{report.device.abi}), core {report.core}")
+    device = report.device
+    print(f"device {shown(device.model)} ({shown(device.platform)}-{shown(device.abi)}), core {report.core}")
     print(f"deploy: {report.deploy.files_pushed}/{report.deploy.files_checked} file(s) pushed "
           f"({report.deploy.bytes_pushed / 1e6:.1f} MB) in {report.deploy.push_s:.2f} s, "
           f"sha256 checks {report.deploy.hash_check_s:.2f} s")
@@ -209,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def one_line(exc: Exception) -> str:
-    """An error message on one line (device commands quoted in messages may span several)."""
-    return " ".join(str(exc).split())
+    """An error message on one line (device commands quoted in messages may span several), with any control
+    character a device put in it escaped."""
+    return shown(" ".join(str(exc).split()), max_chars=4000)
 
 
 def print_resume_hint(request: RunRequest | None, opened: OpenedRun | None) -> None:

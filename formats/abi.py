@@ -12,6 +12,15 @@ MACHINE_TO_ABI: dict[str, str] = {
 }
 
 
+# Every ABI Android defines (and the one a Linux board maps to): a device reporting anything else is refused,
+# because the ABI names a folder on this host (<build_root>/<platform>-<abi>/bundle).
+KNOWN_ABIS: tuple[str, ...] = ("arm64-v8a", "armeabi-v7a", "armeabi", "x86", "x86_64", "riscv64", "mips", "mips64")
+
+
+def is_known_abi(abi: str | None) -> bool:
+    return abi in KNOWN_ABIS
+
+
 def abi_of_machine(machine: str | None) -> str | None:
     """Android's ABI name for a `uname -m` machine; None when Android has no name for it."""
     return MACHINE_TO_ABI.get((machine or "").strip())

@@ -94,11 +94,62 @@ class DeviceFacts:
             raise ResultsError(f"{where} lacks {', '.join(required)}; the file is damaged: re-run the sweep")
         if version == 1:
             values["loopback"] = data.get("model") == V1_LOOPBACK_MODEL
-        try:
-            values["cores"] = [CoreFacts(**core) for core in data.get("cores", [])]
-            values["thermal_zones"] = [ThermalZoneFacts(**zone) for zone in data.get("thermal_zones", [])]
-        except TypeError as error:
-            raise ResultsError(f"{where} has a malformed core or thermal zone ({error}); re-run the sweep") from None
+        for name, record in (("cores", CoreFacts), ("thermal_zones", ThermalZoneFacts), ("core_peaks", None)):
+            try:
+                items = _list_of_objects(data.get(name, []))
+                values[name] = [record(**item) for item in items] if record is not None else items
+            except TypeError as error:
+                raise ResultsError(f"{where}: field {name} is malformed ({error}); re-run the sweep") from None
         values["schema_version"] = DEVICE_FACTS_SCHEMA_VERSION
+        check_types(values, where)
         return cls(**values)
 
+
+
+TEXT_FIELDS = ("serial",)
+OPTIONAL_TEXT_FIELDS = ("model", "manufacturer", "fingerprint", "soc_model", "abi", "platform", "kernel_os", "machine",
+                        "cpu_emulation")
+OPTIONAL_INTEGER_FIELDS = ("android_sdk", "storage_free_bytes")
+FLAG_FIELDS = ("is_root", "can_drop_caches", "loopback", "emulator")
+
+
+def _list_of_objects(value: Any) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TypeError("expected a list of JSON objects")
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_types(values: dict[str, Any], where: str) -> None:
+    """ResultsError naming the first field whose value is not of the type bench/ writes."""
+    def wrong(name: str, value: Any, expected: str) -> ResultsError:
+        text = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        return ResultsError(f"{where}: field {name} holds {text}, not {expected}; the file is damaged: re-run the sweep")
+
+    for name in TEXT_FIELDS:
+        if not isinstance(values.get(name), str):
+            raise wrong(name, values.get(name), "text")
+    for name in OPTIONAL_TEXT_FIELDS:
+        if values.get(name) is not None and not isinstance(values[name], str):
+            raise wrong(name, values[name], "text or null")
+    for name in OPTIONAL_INTEGER_FIELDS:
+        if values.get(name) is not None and not _is_int(values[name]):
+            raise wrong(name, values[name], "an integer or null")
+    for name in FLAG_FIELDS:
+        if name in values and not isinstance(values[name], bool):
+            raise wrong(name, values[name], "true or false")
+    for core in values.get("cores", []):
+        if not _is_int(core.index) or (core.max_freq_khz is not None and not _is_int(core.max_freq_khz)) \
+                or (core.governor is not None and not isinstance(core.governor, str)):
+            raise wrong("cores", core, "a core (integer index and frequency, text governor)")
+    for zone in values.get("thermal_zones", []):
+        if not _is_int(zone.zone) or (zone.type is not None and not isinstance(zone.type, str)) or (
+                zone.temp_c is not None and (isinstance(zone.temp_c, bool) or not isinstance(zone.temp_c, (int, float)))):
+            raise wrong("thermal_zones", zone, "a thermal zone (integer zone, text type, numeric temp_c)")
+    for peak in values.get("core_peaks", []):
+        if peak.get("peak_gflops") is not None and (isinstance(peak["peak_gflops"], bool)
+                                                    or not isinstance(peak["peak_gflops"], (int, float))):
+            raise wrong("core_peaks", peak, "a core peak (numeric peak_gflops)")

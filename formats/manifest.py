@@ -8,6 +8,7 @@ quantization, no accuracy figures.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,7 @@ class ProgramEntry:
         if schema_version == 1 and isinstance(data, dict):
             data = {**data, "arch": V1_ARCH, "quantization": None, "accuracy": None}
         values = _record_fields(cls, data, "program entry")
+        check_entry_types(values)
         if values["role"] not in ROLES:
             raise ManifestError(f"program {values['id']!r} has role {values['role']!r}; "
                                 f"expected one of {', '.join(ROLES)}")
@@ -196,6 +198,9 @@ class Manifest:
         for key in ("created_utc", "tools", "model", "programs"):
             if key not in data:
                 raise ManifestError(f"manifest lacks {key!r}; re-export it")
+        if not isinstance(data["programs"], list):
+            raise ManifestError(f"'programs' is a {json_type_name(data['programs'])}, not a list of program entries: "
+                                "the manifest's structure is wrong; re-export it")
         programs = [ProgramEntry.from_json(entry, version) for entry in data["programs"]]
         ids = [entry.id for entry in programs]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -224,6 +229,47 @@ def check_program_file_name(program_id: Any, file: Any) -> None:
     if any(part in ("", ".", "..") for part in parts):
         raise ManifestError(f"{where} leaves the manifest's folder or has an empty part ('..', '.', '//'); "
                             "program files must lie in the manifest's folder: re-export the manifest")
+    if len(file.encode("utf-8", "surrogatepass")) > MAX_FILE_PATH_BYTES or \
+            any(len(part.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES for part in parts):
+        raise ManifestError(f"program {program_id!r}: file name longer than a file system takes "
+                            f"({MAX_FILE_NAME_BYTES} bytes a name, {MAX_FILE_PATH_BYTES} a path); re-export the manifest")
+
+
+MAX_FILE_NAME_BYTES = 255
+MAX_FILE_PATH_BYTES = 1024
+MAX_SHAPE_DIMENSIONS = 8
+ENTRY_TEXT_FIELDS = ("id", "configuration", "role", "format", "backend", "dtype", "sha256", "input_dtype",
+                     "output_dtype", "cache_key", "arch")
+ENTRY_COUNT_FIELDS = ("size_bytes", "output_size_bytes", "param_count", "flops")
+
+
+def check_entry_types(values: dict[str, Any]) -> None:
+    """ManifestError naming the first field of a program entry whose value is not of the type export writes."""
+    program_id = values["id"] if isinstance(values.get("id"), str) else "?"
+
+    def wrong(name: str, expected: str) -> ManifestError:
+        text = repr(values[name]) if len(repr(values[name])) <= 60 else repr(values[name])[:57] + "..."
+        return ManifestError(f"program {program_id!r}: {name} is {text}, not {expected}; re-export the manifest")
+
+    for name in ENTRY_TEXT_FIELDS:
+        if not isinstance(values[name], str):
+            raise wrong(name, "text")
+    for name in ENTRY_COUNT_FIELDS:
+        if isinstance(values[name], bool) or not isinstance(values[name], int) or values[name] < 0:
+            raise wrong(name, "a count (an integer, 0 or more)")
+    for name in ("input_shape", "output_shape"):
+        shape = values[name]
+        if not isinstance(shape, list) or len(shape) > MAX_SHAPE_DIMENSIONS or not all(
+                isinstance(size, int) and not isinstance(size, bool) and 0 < size < 2**31 for size in shape):
+            raise wrong(name, f"a shape (a list of at most {MAX_SHAPE_DIMENSIONS} positive integers)")
+    if values["split_point"] is not None and not isinstance(values["split_point"], str):
+        raise wrong("split_point", "text or null")
+    version = values["ptl_bytecode_version"]
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise wrong("ptl_bytecode_version", "an integer or null")
+    seconds = values["export_time_s"]
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+        raise wrong("export_time_s", "a number")
 
 
 def check_distinct_base_names(programs: list[ProgramEntry]) -> None:
@@ -235,6 +281,12 @@ def check_distinct_base_names(programs: list[ProgramEntry]) -> None:
             raise ManifestError(f"program {entry.id!r}: file {entry.file!r} has the same base name as program "
                                 f"{seen[base]!r}'s; they would overwrite each other on the device: re-export the manifest")
         seen[base] = entry.id
+
+
+def json_type_name(value: Any) -> str:
+    """What a JSON value is, in JSON's own words (for error messages)."""
+    names = {dict: "JSON object", list: "JSON array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _subject(data: Any, what: str) -> str:

@@ -101,6 +101,7 @@ def check_row(row: Any, where: str) -> None:
     if row["status"] not in ROW_STATUSES or row["launch_kind"] not in LAUNCH_KINDS:
         raise ResultsError(f"{where}: row has status {row['status']!r} and launch_kind {row['launch_kind']!r}; "
                            f"expected one of {ROW_STATUSES} and {LAUNCH_KINDS}: the row is damaged")
+    _check_field_types(row, where)
     runner = row.get("runner")
     if runner is not None:
         check_runner_result(runner, f"{where} (embedded runner result)")
@@ -112,12 +113,117 @@ def check_row(row: Any, where: str) -> None:
         _check_numbers(timing, where)
 
 
+TEXT_ROW_FIELDS = ("run_id", "program_id", "launch_kind", "status")
+INTEGER_ROW_FIELDS = ("row_index", "launch_index", "core", "threads")
+OBJECT_ROW_FIELDS = ("device", "manifest_entry", "runner", "env_before", "env_after")  # null allowed but for device
+# A field named with one of these units holds a number (or null, or a list or name->value object of them).
+NUMBER_UNIT_SUFFIXES = ("_ms", "_kb", "_bytes", "_khz", "_c", "_s", "_gflops", "_percent")
+NUMBER_ENTRY_FIELDS = ("flops", "param_count")
+
+
+def _damaged(where: str, field: str, value: Any, expected: str) -> ResultsError:
+    shown_value = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return ResultsError(f"{where}: field {field} holds {shown_value}, not {expected}; the row is damaged: "
+                        "remove it or re-run that program")
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _check_field_types(row: dict, where: str) -> None:
+    """The row's own fields have the types bench/ writes, and every unit-named field inside it is numeric."""
+    timing = row["runner"].get("timing") if isinstance(row.get("runner"), dict) else None
+    if isinstance(timing, dict):
+        _check_numbers(timing, where)  # names the offending sample itself
+    for name in TEXT_ROW_FIELDS:
+        if not isinstance(row[name], str):
+            raise _damaged(where, name, row[name], "text")
+    for name in INTEGER_ROW_FIELDS:
+        if name in row and (isinstance(row[name], bool) or not isinstance(row[name], int)):
+            raise _damaged(where, name, row[name], "an integer")
+    for name in OBJECT_ROW_FIELDS:
+        value = row.get(name)
+        if not isinstance(value, dict) and (value is not None or name == "device"):
+            raise _damaged(where, name, value, "a JSON object")
+    if row.get("wall_s") is not None and not _is_number(row["wall_s"]):
+        raise _damaged(where, "wall_s", row["wall_s"], "a number")
+    exit_code = row.get("runner_exit_code")
+    if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
+        raise _damaged(where, "runner_exit_code", exit_code, "an integer or null")
+    if row.get("runner_stderr") is not None and not isinstance(row["runner_stderr"], str):
+        raise _damaged(where, "runner_stderr", row["runner_stderr"], "text or null")
+    runner = row.get("runner") or {}
+    for name in ("error_kind", "message"):
+        if runner.get(name) is not None and not isinstance(runner[name], str):
+            raise _damaged(where, f"runner.{name}", runner[name], "text or null")
+    for name in ("env_before", "env_after"):
+        temperatures = (row.get(name) or {}).get("temperatures_c")
+        if temperatures is not None and not isinstance(temperatures, dict):
+            raise _damaged(where, f"{name}.temperatures_c", temperatures, "an object of zone temperatures")
+    timing = runner.get("timing")
+    if isinstance(timing, dict):
+        for name in ("inference_ms", "inference_cpu_ms", "warmup_ms"):
+            if timing.get(name) is not None and not isinstance(timing[name], list):
+                raise _damaged(where, f"runner.timing.{name}", timing[name], "a list of numbers")
+    affinity = runner.get("affinity")
+    if affinity is not None and not isinstance(affinity, dict):
+        raise _damaged(where, "runner.affinity", affinity, "a JSON object")
+    observed = (affinity or {}).get("cpus_observed")
+    if observed is not None and not isinstance(observed, list):
+        raise _damaged(where, "runner.affinity.cpus_observed", observed, "a list of cores")
+    interference = runner.get("interference")
+    if interference is not None and not isinstance(interference, dict):
+        raise _damaged(where, "runner.interference", interference, "a JSON object")
+    margin = (interference or {}).get("preempted_margin")
+    if margin is not None and not (isinstance(margin, dict) and all(
+            _is_number(margin.get(name)) for name in ("fraction_of_wall", "floor_ms"))):
+        raise _damaged(where, "runner.interference.preempted_margin", margin,
+                       "an object of numbers fraction_of_wall and floor_ms")
+    for name in ("timing", "memory"):
+        if runner.get(name) is not None and not isinstance(runner[name], dict):
+            raise _damaged(where, f"runner.{name}", runner[name], "a JSON object")
+    accuracy = (row.get("manifest_entry") or {}).get("accuracy")
+    if accuracy is not None and not isinstance(accuracy, dict):
+        raise _damaged(where, "manifest_entry.accuracy", accuracy, "a JSON object")
+    entry = row.get("manifest_entry") or {}
+    for name in NUMBER_ENTRY_FIELDS:
+        if entry.get(name) is not None and not _is_number(entry[name]):
+            raise _damaged(where, f"manifest_entry.{name}", entry[name], "a number")
+    for name in OBJECT_ROW_FIELDS:
+        value = row.get(name)
+        if name == "runner" and isinstance(value, dict):  # its timing was checked above, sample by sample
+            value = {key: item for key, item in value.items() if key != "timing"}
+        _check_unit_fields(value, name, where)
+
+
+def _check_unit_fields(value: Any, path: str, where: str) -> None:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                _check_unit_fields(item, f"{path}[{index}]", where)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        field = f"{path}.{key}"
+        if isinstance(key, str) and key.endswith(NUMBER_UNIT_SUFFIXES):
+            items = item.values() if isinstance(item, dict) else item if isinstance(item, list) else [item]
+            bad = next((part for part in items if part is not None and not _is_number(part)), None)
+            if bad is not None:
+                raise _damaged(where, field, bad, "a number")
+        elif isinstance(item, (dict, list)):
+            _check_unit_fields(item, field, where)
+
+
 def _check_numbers(timing: dict, where: str) -> None:
     """Every `*_ms` field of the timing (a number, a list of numbers, or null for a single value)."""
     for name, value in timing.items():
         if not name.endswith("_ms"):
             continue
         values = value if isinstance(value, list) else [value]
+        if set(map(type, values)) <= {float, int} and all(map(math.isfinite, values)):
+            continue  # the common case, checked at C speed (a launch may hold 100,000 samples)
         for item in values:
             if item is None and not isinstance(value, list):
                 continue

@@ -116,6 +116,8 @@ def _split_v1_formats_filter(settings: Any) -> None:
     """Version 1's settings.formats held backend names and file formats alike."""
     if not isinstance(settings, dict) or not settings.get("formats"):
         return
+    if not isinstance(settings["formats"], list) or not all(isinstance(name, str) for name in settings["formats"]):
+        return  # not a filter this reader can split: the settings check of a resume (or of the report) names it
     mixed = list(settings["formats"])
     backends = [name for name in mixed if name not in PROGRAM_FORMATS]
     settings["backends"] = backends or None

@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--accept-new-keys", action="store_true",
                         help="with --auth: trust any key a host offers (and append it to --adb-keys)")
     parser.add_argument("--any-local-user", action="store_true",
-                        help="let other users of this host connect (default: only peers running as this user)")
+                        help="let other users of this host connect (default: only peers running as this user); "
+                        "needs --auth --adb-keys FILE")
     parser.add_argument("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS,
                         help=f"connections served at once; more are closed at once (default {DEFAULT_MAX_CONNECTIONS})")
     parser.add_argument("--idle-timeout-s", type=float, default=DEFAULT_IDLE_TIMEOUT_S,

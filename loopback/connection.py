@@ -1,4 +1,9 @@
-"""One host connection to the loopback device: handshake, optional authentication, and stream routing."""
+"""One host connection to the loopback device: handshake, optional authentication, and stream routing.
+
+What one host can hold is bounded: a message must arrive whole within `message_deadline_s` of its first byte
+(a host trickling bytes cannot keep a slot), the handshake must end within `handshake_deadline_s`, at most
+`max_streams` streams run at once (a further OPEN is refused with CLSE, as adbd refuses a service it cannot
+start), and each stream buffers at most `max_buffered_bytes` of unacknowledged data (loopback.stream)."""
 
 from __future__ import annotations
 
@@ -14,11 +19,13 @@ from typing import Protocol
 
 from loopback import wire
 from loopback.accepted_keys import AcceptedKeys, MalformedPublicKey
-from loopback.stream import Stream, StreamClosed
+from loopback.stream import DEFAULT_MAX_BUFFERED_BYTES, Stream, StreamClosed
 
 _LOG = logging.getLogger(__name__)
 
 AUTH_TOKEN_BYTES = 20
+DEFAULT_MAX_STREAMS = 16  # streams running at once on one connection (each may be a process)
+HANDSHAKE_DEADLINE_S = 60.0
 
 
 class ConnectionEnded(Exception):
@@ -51,8 +58,16 @@ class Connection:
     no stream is open (a running command keeps it open however long it runs)."""
 
     def __init__(self, sock: socket.socket, banner: str, auth: AuthPolicy, launch: ServiceLauncher, hooks: DeviceHooks,
-                 idle_timeout_s: float | None = None):
+                 idle_timeout_s: float | None = None, *, message_deadline_s: float | None = wire.MESSAGE_DEADLINE_S,
+                 max_streams: int = DEFAULT_MAX_STREAMS, max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+                 handshake_deadline_s: float = HANDSHAKE_DEADLINE_S):
         self._sock = sock
+        self._message_deadline_s = message_deadline_s
+        self._max_streams = max_streams
+        self._max_buffered_bytes = max_buffered_bytes
+        self._handshake_deadline_s = handshake_deadline_s
+        self._handshake_ends = float("inf")
+        self.refused_opens = 0
         self._idle_timeout_s = idle_timeout_s
         self._last_activity = time.monotonic()
         if idle_timeout_s is not None:
@@ -130,13 +145,23 @@ class Connection:
 
     def _read(self) -> wire.Message:
         self._wait_for_input()
-        message = wire.read_message(self._sock, verify_checksum=self._verify_checksum, max_payload_bytes=wire.MAX_PAYLOAD_BYTES)
+        message = wire.read_message(self._sock, verify_checksum=self._verify_checksum, max_payload_bytes=wire.MAX_PAYLOAD_BYTES,
+                                    deadline_s=self._message_deadline_s)
+        if time.monotonic() > self._handshake_ends:
+            raise ConnectionEnded(f"no handshake within {self._handshake_deadline_s:g} s")
         if message.command == wire.WRTE and not self._hooks.on_bytes_received(len(message.payload)):
             raise ConnectionEnded("dropped after the configured number of bytes")
         self._last_activity = time.monotonic()
         return message
 
     def _handshake(self) -> None:
+        self._handshake_ends = time.monotonic() + self._handshake_deadline_s
+        try:
+            self._shake_hands()
+        finally:
+            self._handshake_ends = float("inf")
+
+    def _shake_hands(self) -> None:
         hello = self._read()
         while hello.command != wire.CNXN:
             hello = self._read()  # a host may send stray messages before CNXN; adbd ignores them too
@@ -193,10 +218,17 @@ class Connection:
             self.send(wire.Message(wire.CLSE, 0, message.arg0))
             return
         with self._streams_lock:
-            local_id = self._next_local_id
-            self._next_local_id += 1
-            stream = Stream(local_id, message.arg0, self._max_payload_bytes, self.send)
-            self._streams[local_id] = stream
+            full = len(self._streams) >= self._max_streams
+            if not full:
+                local_id = self._next_local_id
+                self._next_local_id += 1
+                stream = Stream(local_id, message.arg0, self._max_payload_bytes, self.send, self._max_buffered_bytes)
+                self._streams[local_id] = stream
+        if full:
+            self.refused_opens += 1
+            _LOG.debug("OPEN refused: %d streams already open", self._max_streams)
+            self.send(wire.Message(wire.CLSE, 0, message.arg0))
+            return
         self.send(wire.Message(wire.OKAY, local_id, message.arg0))
         threading.Thread(target=self._run_service, args=(run_service, stream), name=f"adb-{service[:24]}", daemon=True).start()
 
@@ -212,6 +244,7 @@ class Connection:
                 stream.close()
             except StreamClosed:
                 pass
+            self._forget(stream)  # its service ended: it no longer counts against max_streams
             self._last_activity = time.monotonic()  # the idle time counts from the end of the last service
 
     def _forget(self, stream: Stream) -> None:

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from loopback import wire
 from loopback.abi_mode import (
     ARM64_MACHINE,
     EMULATED_KERNEL_OS,
@@ -19,7 +20,7 @@ from loopback.abi_mode import (
     emulated_abi,
 )
 from loopback.accepted_keys import AcceptedKeys
-from loopback.connection import AuthPolicy, Connection
+from loopback.connection import DEFAULT_MAX_STREAMS, AuthPolicy, Connection
 from loopback.errors import LoopbackDeviceError
 from loopback.faults import FaultCounters, FaultPlan
 from loopback.host_properties import host_properties
@@ -59,8 +60,10 @@ class LoopbackDevice:
     Who may connect: a peer on this host must run as `allowed_uid` (default: this process's uid; None lets
     any local user in), checked on the peer's socket before anything is read from it; peers on other
     machines are only possible with auth_required (listening beyond 127.0.0.0/8 needs it, with a fixed key
-    list). At most `max_connections` at once (a further one is closed at once); a connection with no open
-    stream that sends nothing for `idle_timeout_s` is closed.
+    list); letting any local user in needs the same fixed key list. At most `max_connections` at once (a
+    further one is closed at once); a connection with no open stream that sends nothing for `idle_timeout_s` is
+    closed, and one whose message does not arrive whole within `message_deadline_s` of its first byte too. At
+    most `max_streams_per_connection` streams run at once per connection (loopback.connection).
 
     abi: None (or this host's own ABI) runs as today; "arm64-v8a" makes an emulated Android arm64 phone
     (loopback.abi_mode), which needs qemu-aarch64 registered with binfmt_misc.
@@ -83,6 +86,8 @@ class LoopbackDevice:
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
         abi: str | None = None,
         state_dir_parent: str | Path | None = None,
+        message_deadline_s: float | None = wire.MESSAGE_DEADLINE_S,
+        max_streams_per_connection: int = DEFAULT_MAX_STREAMS,
     ):
         self._sandbox = Path(sandbox_dir).absolute()
         self._host = host
@@ -96,6 +101,8 @@ class LoopbackDevice:
         self._max_connections = max_connections
         self._idle_timeout_s = idle_timeout_s
         self._abi = abi
+        self._message_deadline_s = message_deadline_s
+        self._max_streams_per_connection = max_streams_per_connection
         self.refused_peers = 0  # connections closed by the uid check or the connection cap
         self._port: int | None = None
         self._listener: socket.socket | None = None
@@ -192,6 +199,13 @@ class LoopbackDevice:
             raise LoopbackDeviceError(f"a cap of {self._max_connections} connections: give 1 or more")
         if self._idle_timeout_s is not None and self._idle_timeout_s <= 0:
             raise LoopbackDeviceError(f"an idle timeout of {self._idle_timeout_s} s: give more than 0 s (or None for none)")
+        if self._allowed_uid is None and (not self._auth_required or self._accept_new_keys):
+            raise LoopbackDeviceError(
+                "letting any local user connect (--any-local-user) without a fixed key list would hand every user "
+                "of this host a shell as this user: add --auth --adb-keys FILE (without --accept-new-keys)"
+            )
+        if self._max_streams_per_connection < 1:
+            raise LoopbackDeviceError(f"a cap of {self._max_streams_per_connection} streams per connection: give 1 or more")
         if not is_loopback_host(self._host) and (not self._auth_required or self._accept_new_keys):
             raise LoopbackDeviceError(
                 f"listening on {self._host} (beyond 127.0.0.0/8) would let other machines run commands on this host: "
@@ -297,6 +311,8 @@ class LoopbackDevice:
                 lambda service: service_runner(service, self._environment),
                 _Hooks(self.faults),
                 idle_timeout_s=self._idle_timeout_s,
+                message_deadline_s=self._message_deadline_s,
+                max_streams=self._max_streams_per_connection,
             )
             with self._connections_lock:
                 if len(self._connections) >= self._max_connections:

@@ -84,5 +84,5 @@ def host_properties() -> dict[str, str]:
         "ro.boot.hardware": cpu_name,
         "ro.serialno": f"loopback-{os.getuid()}",
         # Says "this is splitbench's loopback device" to the sweep (bench.device.facts reads it).
-        "ro.splitloopback": "1",
+        "ro.splitbench.loopback": "1",
     }

@@ -27,6 +27,7 @@ V2_CLOSE_STDIN = 4
 V2_WINDOW_SIZE = 5
 _V2_HEADER = struct.Struct("<BI")
 _READ_CHUNK_BYTES = 64 * 1024
+MAX_V2_PACKET_BYTES = 1024 * 1024  # a shell v2 packet longer than the largest ADB payload is not believed
 
 
 def v2_packet(packet_id: int, data: bytes) -> bytes:
@@ -143,6 +144,11 @@ def _read_or_end(stream: Stream, process: subprocess.Popen) -> bytes | None:
     return chunk
 
 
+def _end_with_the_stream(stream: Stream, process: subprocess.Popen) -> None:
+    """The host closing the stream (or overflowing it) ends the command, even while its stdin is full."""
+    stream.when_host_closes(lambda: kill_process_group(process))
+
+
 def _pump_v1_stdin(stream: Stream, process: subprocess.Popen) -> None:
     """Host bytes go to the command's stdin; the host closing the stream ends the command."""
     while True:
@@ -165,6 +171,13 @@ def _pump_v2_stdin(stream: Stream, process: subprocess.Popen) -> None:
         pending += chunk
         while len(pending) >= _V2_HEADER.size:
             packet_id, length = _V2_HEADER.unpack_from(pending)
+            if length > MAX_V2_PACKET_BYTES:  # a host that is not speaking shell v2: end the command
+                kill_process_group(process)
+                try:
+                    stream.close()
+                except StreamClosed:
+                    pass
+                return
             if len(pending) < _V2_HEADER.size + length:
                 break
             data = bytes(pending[_V2_HEADER.size:_V2_HEADER.size + length])
@@ -190,6 +203,7 @@ def _finish(environment: ShellEnvironment, process: subprocess.Popen) -> int:
 
 def run_shell_v1(stream: Stream, command: str, environment: ShellEnvironment) -> None:
     process = environment.start(command, merge_stderr=True)
+    _end_with_the_stream(stream, process)
     threading.Thread(target=_pump_v1_stdin, args=(stream, process), daemon=True).start()
     try:
         output_fd = process.stdout.fileno()
@@ -205,6 +219,7 @@ def run_shell_v1(stream: Stream, command: str, environment: ShellEnvironment) ->
 
 def run_shell_v2(stream: Stream, command: str, environment: ShellEnvironment) -> None:
     process = environment.start(command, merge_stderr=False)
+    _end_with_the_stream(stream, process)
     threading.Thread(target=_pump_v2_stdin, args=(stream, process), daemon=True).start()
     packet_ids = {process.stdout.fileno(): V2_STDOUT, process.stderr.fileno(): V2_STDERR}
     try:

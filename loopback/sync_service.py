@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -138,8 +139,8 @@ class SyncSession:
     def _send(self, path_and_mode: str) -> None:
         device_path, comma, mode_text = path_and_mode.rpartition(",")
         error = None
-        if not comma or not mode_text.isdigit():
-            error = f"bad SEND request {path_and_mode!r}: expected path,mode"
+        if not comma or not re.fullmatch(r"[0-9]{1,10}", mode_text, flags=re.ASCII) or int(mode_text) > 0xFFFFFFFF:
+            error = f"bad SEND request {path_and_mode!r}: expected path,mode (mode a decimal number below 2^32)"
         elif "\0" in device_path:
             error = f"couldn't create file {device_path!r}: a path cannot contain a NUL byte"
         elif stat.S_ISLNK(int(mode_text)):

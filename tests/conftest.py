@@ -8,11 +8,13 @@ collect without loading torch.
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 from runner_builds import HOST_BUNDLE, LITE_BUNDLE, ensure_bundle
 from small_export_config import small_export_config
 
@@ -23,6 +25,19 @@ SMALL_EXPORT_CACHE = "splitbench_small_export"
 # A test that needs an export or a runner build is slow: the quick run (`pytest -m "not slow"`) leaves it out.
 # Tests that take half a second or more for another reason carry @pytest.mark.slow themselves.
 SLOW_FIXTURES = frozenset({"small_export", "host_runner_bundle", "lite_runner_bundle"})
+
+
+# Hypothesis profiles for the fuzz tests (tests/fuzz): the quick run (-m "not slow") tries a few dozen inputs per
+# target, a full run (CI) thousands. SPLITBENCH_FUZZ_PROFILE=quick|thorough overrides the choice.
+settings.register_profile("quick", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("thorough", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def pytest_configure(config):
+    quick = "not slow" in (config.getoption("markexpr", "") or "")
+    settings.load_profile(os.environ.get("SPLITBENCH_FUZZ_PROFILE") or ("quick" if quick else "thorough"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -2,6 +2,12 @@
 
 Collected in one shell round trip; parsed by pure functions that unit tests feed with
 captured text. Anything the device does not expose is ``None``, never an error.
+
+Everything here is a stranger's input, validated before it becomes a host path, a number or a line on a
+terminal: the ABI must be one of formats.abi.KNOWN_ABIS (it names a folder on this host; anything else is
+refused with UnsupportedDevice), numbers are ASCII digits of bounded length (anything else is ``None``), core
+lists and thermal zones are bounded in count, and text is cut to MAX_DEVICE_TEXT_CHARS characters (it is
+shown escaped by formats.display_text wherever it is printed).
 """
 
 from __future__ import annotations
@@ -9,15 +15,21 @@ from __future__ import annotations
 import re
 
 from bench.adb.scripts import ShellConnection, run_script, section_marker, split_sections
-from formats.abi import abi_of_machine
+from bench.errors import UnsupportedDevice
+from formats.abi import KNOWN_ABIS, abi_of_machine, is_known_abi
 from formats.device_facts import CoreFacts, DeviceFacts, ThermalZoneFacts
+from formats.display_text import shown
 
 # Properties splitbench's loopback device sets about itself (loopback/host_properties.py).
-LOOPBACK_PROPERTY = "ro.splitloopback"
+LOOPBACK_PROPERTY = "ro.splitbench.loopback"
 CPU_EMULATION_PROPERTY = "ro.splitbench.cpu_emulation"
 
 DEVICE_WORK_ROOT = "/data/local/tmp"
 FACTS_TIMEOUT_S = 60.0  # the one round trip that collects the facts
+
+MAX_DEVICE_TEXT_CHARS = 256  # a model name, fingerprint, governor... longer than this is cut
+MAX_CORES = 1024  # a core index at or beyond this (or more cores than this) is not believed
+MAX_THERMAL_ZONES = 256
 
 GETPROP_KEYS = (
     "ro.product.model",
@@ -76,8 +88,7 @@ def parse_device_facts(output: str, serial: str) -> DeviceFacts:
     props = parse_getprop(sections.get("getprop", ""))
     kernel_os = none_if_blank(sections.get("uname_o"))
     machine = none_if_blank(sections.get("uname_m"))
-    sdk_text = props.get("ro.build.version.sdk")
-    android_sdk = int(sdk_text) if sdk_text and sdk_text.isdigit() else None
+    android_sdk = bounded_int(props.get("ro.build.version.sdk"), max_digits=4)
     online = parse_cpu_list(sections.get("online", ""))
     uid_text = (sections.get("uid") or "").strip()
     is_root = uid_text == "0"
@@ -88,7 +99,7 @@ def parse_device_facts(output: str, serial: str) -> DeviceFacts:
         android_sdk=android_sdk,
         fingerprint=props.get("ro.build.fingerprint"),
         soc_model=props.get("ro.soc.model"),
-        abi=props.get("ro.product.cpu.abi") or abi_of_machine(machine),
+        abi=checked_abi(props.get("ro.product.cpu.abi") or abi_of_machine(machine), serial),
         platform=platform_of(kernel_os, android_sdk),
         kernel_os=kernel_os,
         machine=machine,
@@ -99,24 +110,47 @@ def parse_device_facts(output: str, serial: str) -> DeviceFacts:
         can_drop_caches=is_root and (sections.get("drop_caches") or "").strip() == "writable",
         loopback=props.get(LOOPBACK_PROPERTY) == "1",
         emulator="1" in (props.get("ro.kernel.qemu"), props.get("ro.boot.qemu")),
-        cpu_emulation=props.get(CPU_EMULATION_PROPERTY),
+        cpu_emulation=props.get(CPU_EMULATION_PROPERTY),  # shown escaped; never a path
     )
+
+
+def checked_abi(abi: str | None, serial: str) -> str | None:
+    """The device's ABI when it is one of the known ABIs (None when it reported none); anything else is
+    refused, before it can become part of a host path (``<build_root>/<platform>-<abi>/bundle``)."""
+    if abi is None or is_known_abi(abi):
+        return abi
+    raise UnsupportedDevice(
+        f"{shown(serial)} reports the ABI {shown(abi)!r}, which is none of the known ABIs "
+        f"({', '.join(KNOWN_ABIS)}); splitbench refuses the device: check that it is the device you meant")
+
+
+def bounded_text(text: str | None) -> str | None:
+    """Device text cut to MAX_DEVICE_TEXT_CHARS characters."""
+    return None if text is None else text[:MAX_DEVICE_TEXT_CHARS]
+
+
+def bounded_int(text: str | None, max_digits: int, signed: bool = False) -> int | None:
+    """A number the device printed: ASCII digits only (no Unicode digits, no underscores, no exponent), at most
+    `max_digits` of them; anything else is None."""
+    pattern = rf"-?[0-9]{{1,{max_digits}}}" if signed else rf"[0-9]{{1,{max_digits}}}"
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(pattern, text, flags=re.ASCII) else None
 
 
 def none_if_blank(text: str | None) -> str | None:
     if text is None:
         return None
     text = text.strip()
-    return text or None
+    return bounded_text(text) or None
 
 
 def parse_getprop(text: str) -> dict[str, str]:
-    """``key=value`` lines -> dict; empty values are left out."""
+    """``key=value`` lines -> dict; empty values are left out, values are cut to MAX_DEVICE_TEXT_CHARS."""
     props = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
-        if sep and value.strip():
-            props[key.strip()] = value.strip()
+        if sep and value.strip() and key.strip() in GETPROP_KEYS:
+            props[key.strip()] = bounded_text(value.strip()) or ""
     return props
 
 
@@ -136,20 +170,22 @@ def platform_of(kernel_os: str | None, android_sdk: int | None) -> str | None:
 
 
 def parse_cpu_list(text: str) -> list[int] | None:
-    """Kernel CPU list such as ``0-3,6`` -> [0, 1, 2, 3, 6]; blank -> None."""
+    """Kernel CPU list such as ``0-3,6`` -> [0, 1, 2, 3, 6]; blank, malformed or beyond MAX_CORES -> None."""
     text = text.strip()
     if not text:
         return None
-    cpus: list[int] = []
+    cpus: set[int] = set()
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
-        first, dash, last = part.partition("-")
-        if not first.isdigit() or (dash and not last.isdigit()):
+        first_text, dash, last_text = part.partition("-")
+        first = bounded_int(first_text, max_digits=4)
+        last = bounded_int(last_text, max_digits=4) if dash else first
+        if first is None or last is None or not first <= last < MAX_CORES:
             return None
-        cpus.extend(range(int(first), int(last) + 1) if dash else [int(first)])
-    return sorted(set(cpus))
+        cpus.update(range(first, last + 1))
+    return sorted(cpus)
 
 
 def parse_cores(cpufreq_text: str, online: list[int] | None) -> list[CoreFacts]:
@@ -157,14 +193,13 @@ def parse_cores(cpufreq_text: str, online: list[int] | None) -> list[CoreFacts]:
     by_index: dict[int, CoreFacts] = {}
     for line in cpufreq_text.splitlines():
         parts = line.split("|")
-        if len(parts) != 3 or not parts[0].strip().isdigit():
+        index = bounded_int(parts[0], max_digits=4) if len(parts) == 3 else None
+        if index is None or index >= MAX_CORES:
             continue
-        index = int(parts[0])
-        max_freq = parts[1].strip()
         by_index[index] = CoreFacts(
             index=index,
-            max_freq_khz=int(max_freq) if max_freq.isdigit() else None,
-            governor=parts[2].strip() or None,
+            max_freq_khz=bounded_int(parts[1], max_digits=9),
+            governor=none_if_blank(parts[2]),
         )
     indices = online if online is not None else sorted(by_index)
     return [by_index.get(i, CoreFacts(index=i, max_freq_khz=None, governor=None)) for i in indices]
@@ -172,25 +207,21 @@ def parse_cores(cpufreq_text: str, online: list[int] | None) -> list[CoreFacts]:
 
 def parse_thermal_zones(text: str) -> list[ThermalZoneFacts]:
     """``zone|type|millidegrees`` lines -> zones; unreadable temperatures are None."""
-    zones = []
+    zones: dict[int, ThermalZoneFacts] = {}
     for line in text.splitlines():
         parts = line.split("|")
-        if len(parts) != 3 or not parts[0].strip().isdigit():
+        zone = bounded_int(parts[0], max_digits=6) if len(parts) == 3 else None
+        if zone is None or (zone not in zones and len(zones) >= MAX_THERMAL_ZONES):
             continue
-        zones.append(ThermalZoneFacts(
-            zone=int(parts[0]),
-            type=parts[1].strip() or None,
-            temp_c=millidegrees_to_c(parts[2]),
-        ))
-    return sorted(zones, key=lambda z: z.zone)
+        zones[zone] = ThermalZoneFacts(zone=zone, type=none_if_blank(parts[1]), temp_c=millidegrees_to_c(parts[2]))
+    return sorted(zones.values(), key=lambda z: z.zone)
 
 
 def millidegrees_to_c(text: str) -> float | None:
     """Thermal ``temp`` file -> degrees C. Most kernels report millidegrees; a few report degrees."""
-    text = text.strip()
-    if not re.fullmatch(r"-?\d+", text):
+    value = bounded_int(text, max_digits=9, signed=True)
+    if value is None:
         return None
-    value = int(text)
     return round(value / 1000.0, 3) if abs(value) >= 1000 else float(value)
 
 
@@ -206,5 +237,5 @@ def parse_df_available_bytes(text: str) -> int | None:
     tokens = " ".join(lines[1:]).split()
     if len(tokens) < 4:
         return None
-    available = tokens[-3]
-    return int(available) * 1024 if available.isdigit() else None
+    available_kib = bounded_int(tokens[-3], max_digits=15)  # up to an exabyte
+    return available_kib * 1024 if available_kib is not None else None

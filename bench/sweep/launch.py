@@ -29,8 +29,13 @@ KILL_GRACE_S = 5
 SHELL_TIMEOUT_MARGIN_S = 60
 ADHOC_RUN_ID = "adhoc"  # the device folder of launches made outside a sweep (no claim)
 RUNNER_PID_FILE = "runner.pid"
-# `sh -c RECORD_PID_AND_EXEC PIDFILE COMMAND...`: writes its pid, then becomes COMMAND (env, then the runner)
-RECORD_PID_AND_EXEC = 'echo $$ >"$0"; exec "$@"'
+RUN_DIR_VARIABLE = "SPLITBENCH_RUN_DIR"  # in the runner's environment: the run folder it belongs to
+# `sh -c RECORD_PID_AND_EXEC PIDFILE COMMAND...`: writes "PID START_TICKS" (its /proc start time, which exec keeps),
+# then becomes COMMAND (env, then the runner) with the run's folder (the pid file's folder) in its environment
+RECORD_PID_AND_EXEC = (
+    'echo "$$ $(sed \'s/.*) //\' /proc/$$/stat 2>/dev/null | cut -d" " -f20)" >"$0"; '
+    f'export {RUN_DIR_VARIABLE}="${{0%/*}}"; exec "$@"'
+)
 NO_RESULT_MESSAGE = ("splitbench: the runner exited with code 0 but printed nothing on stdout (no result JSON); "
                      "run it by hand on the device to see why, or rebuild it")
 

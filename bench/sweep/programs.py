@@ -161,8 +161,13 @@ def file_sha256(path: Path) -> str:
 
 def check_program_hashes(programs: list[Program]) -> None:
     """ManifestError naming the first program whose file on this host is not the one the manifest lists
-    (its sha256 differs): such a file is never pushed, and a row never blames the device for it."""
+    (its size or sha256 differs): such a file is never pushed, and a row never blames the device for it."""
     for program in programs:
+        size_bytes = program.local_path.stat().st_size
+        if size_bytes != program.size_bytes:  # the free-space check and the push report trust size_bytes
+            raise ManifestError(f"{program.local_path} (program {program.program_id}) has {size_bytes} bytes, not the "
+                                f"manifest's size_bytes {program.size_bytes}: the file or the manifest changed after "
+                                "the export; re-run the export")
         found = file_sha256(program.local_path)
         if found != str(program.sha256).lower():
             raise ManifestError(f"{program.local_path} (program {program.program_id}) has sha256 {found[:12]}..., "

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from formats.display_text import shown
+
 
 @dataclass(frozen=True)
 class ProgressEvent:
@@ -78,16 +80,16 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_progress(event: ProgressEvent) -> str:
-    """One stderr line for an event."""
+    """One stderr line for an event; the program id and message are shown with control characters escaped."""
     head = f"[{event.done_launches}/{event.total_launches}] elapsed {format_duration(event.elapsed_s)}, " \
            f"left ~{format_duration(event.remaining_s)}"
     if event.phase == "launch":
-        what = (f"program {event.program_number}/{event.program_count} {event.program_id} "
+        what = (f"program {event.program_number}/{event.program_count} {shown(event.program_id)} "
                 f"launch {event.launch_index + 1}/{event.launches}")
     elif event.phase == "done":
         what = "sweep finished"
     else:
-        what = f"{event.phase} {event.message}".strip()
+        what = shown(f"{event.phase} {event.message}".strip(), max_chars=1000)
     return f"{head} | {what}"
 
 

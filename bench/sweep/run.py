@@ -126,9 +126,29 @@ def reopen_run(request: RunRequest, folder: RunFolder) -> OpenedRun:
         raise ResultsError(f"{manifest_path} changed since run {folder.run_id} started (sha256 differs); "
                            "resume with the manifest the run used, or start a new run")
     programs = select_programs(manifest, config.configurations, config.backends, config.formats)
+    check_rows_not_lost(info, folder)
     repaired = folder.repair_truncated_tail()
     return OpenedRun(folder.run_id, folder, config, manifest, programs, previous_info=info,
                      repaired_tail_bytes=repaired)
+
+
+def check_rows_not_lost(info: dict, folder: RunFolder) -> None:
+    """Stop a resume whose results.jsonl lost rows that run.json's sessions record as written (a resume would
+    measure them again and bury the loss)."""
+    sessions = info.get("sessions")
+    recorded = sum(session.get("rows_written", 0) for session in sessions if isinstance(session, dict)
+                   and isinstance(session.get("rows_written"), int)) if isinstance(sessions, list) else 0
+    if recorded <= 0:
+        return
+    existing = folder.existing_rows() if folder.results_path.exists() else None
+    # a last row cut by a crash counts as written: the resume repairs it and measures that launch again
+    found = existing.count + (1 if existing.truncated_tail_bytes else 0) if existing is not None else 0
+    if found == 0:
+        raise ResultsError(f"{folder.results_path} is missing or empty although run {folder.run_id}'s run.json records "
+                           f"{recorded} row(s) written: restore the file, or start a new run without --resume")
+    if found < recorded:
+        raise ResultsError(f"{folder.results_path} holds {found} row(s) but run {folder.run_id}'s run.json records "
+                           f"{recorded} written: rows were lost; restore the file, or start a new run without --resume")
 
 
 def check_same_device(previous: dict, device: DeviceFacts, run_id: str) -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import UnsupportedDevice
+from formats.abi import is_known_abi
 from formats.bundle import RUNNER_EXECUTABLE as RUNNER_EXECUTABLE  # re-exported for deploy and the tests
 from formats.bundle import RunnerBundle, read_bundle
 from formats.device_facts import DeviceFacts
+from formats.display_text import shown
 from formats.errors import FormatError
 
 ANDROID_ABIS = ("arm64-v8a", "x86_64")  # the ABIs android_app/build_android.sh builds a runner for
@@ -24,6 +26,8 @@ def default_build_root() -> Path:
 
 
 def bundle_folder_for(platform: str, abi: str, build_root: Path) -> Path:
+    if platform not in BUILD_SCRIPTS or not is_known_abi(abi):  # device text never becomes a path unchecked
+        raise UnsupportedDevice(f"unknown platform-ABI {shown(platform)}-{shown(abi)}: no runner can be built for it")
     return build_root / f"{platform}-{abi}" / "bundle"
 
 

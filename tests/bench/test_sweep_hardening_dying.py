@@ -116,7 +116,7 @@ def test_a_resume_ends_a_leftover_runner_of_its_run_and_marks_the_dead_session(t
             wait_for(ready.exists, "the escaping runner's own session", WAIT_S)
             escaped = processes_with("splitbench_runner-escaped")
             pid_files = list((device.sandbox / "splitbench" / "runs").glob("*/runner.pid"))
-            assert len(pid_files) == 1 and [int(pid_files[0].read_text())] == escaped
+            assert len(pid_files) == 1 and [int(pid_files[0].read_text().split()[0])] == escaped
         finally:
             sweep.send_signal(signal.SIGKILL)
             sweep.wait(timeout=30)
