@@ -274,6 +274,8 @@ class LoopbackDevice:
             listener.close()
 
     def _accept_loop(self) -> None:
+        port, auth, environment = self.port, self._auth, self._environment  # all set by start() before this runs
+        assert auth is not None and environment is not None, "start() prepares them before accepting"
         while not self._stopping.is_set():
             with self._listener_lock:
                 listener = self._listener
@@ -283,7 +285,7 @@ class LoopbackDevice:
                     time.sleep(_ACCEPT_POLL_S / 4)
                     continue
                 try:
-                    reopened = self._listen(self._port)
+                    reopened = self._listen(port)
                 except LoopbackDeviceError:
                     time.sleep(_ACCEPT_POLL_S)
                     continue
@@ -307,19 +309,18 @@ class LoopbackDevice:
             connection = Connection(
                 sock,
                 self._banner,
-                self._auth,
-                lambda service: service_runner(service, self._environment),
+                auth,
+                lambda service: service_runner(service, environment),
                 _Hooks(self.faults),
                 idle_timeout_s=self._idle_timeout_s,
                 message_deadline_s=self._message_deadline_s,
                 max_streams=self._max_streams_per_connection,
             )
             with self._connections_lock:
-                if len(self._connections) >= self._max_connections:
-                    connection = None
-                else:
+                admitted = len(self._connections) < self._max_connections
+                if admitted:
                     self._connections.add(connection)
-            if connection is None:
+            if not admitted:
                 self.refused_peers += 1
                 sock.close()
                 continue

@@ -71,7 +71,7 @@ class SessionReaper:
         """Let the watcher go (it kills the sessions still listed, then exits)."""
         with self._lock:
             watcher, self._watcher = self._watcher, None
-        if watcher is not None:
+        if watcher is not None and watcher.stdin is not None:
             try:
                 watcher.stdin.close()
             except OSError:

@@ -151,18 +151,22 @@ def _end_with_the_stream(stream: Stream, process: subprocess.Popen) -> None:
 
 def _pump_v1_stdin(stream: Stream, process: subprocess.Popen) -> None:
     """Host bytes go to the command's stdin; the host closing the stream ends the command."""
+    stdin = process.stdin
+    assert stdin is not None, "ShellEnvironment.start opens stdin as a pipe"
     while True:
         chunk = _read_or_end(stream, process)
         if chunk is None:
             return
         try:
-            process.stdin.write(chunk)
-            process.stdin.flush()
+            stdin.write(chunk)
+            stdin.flush()
         except (BrokenPipeError, ValueError, OSError):
             pass
 
 
 def _pump_v2_stdin(stream: Stream, process: subprocess.Popen) -> None:
+    stdin = process.stdin
+    assert stdin is not None, "ShellEnvironment.start opens stdin as a pipe"
     pending = bytearray()
     while True:
         chunk = _read_or_end(stream, process)
@@ -184,8 +188,8 @@ def _pump_v2_stdin(stream: Stream, process: subprocess.Popen) -> None:
             del pending[:_V2_HEADER.size + length]
             try:
                 if packet_id == V2_STDIN:
-                    process.stdin.write(data)
-                    process.stdin.flush()
+                    stdin.write(data)
+                    stdin.flush()
                 elif packet_id == V2_CLOSE_STDIN:
                     _close_quietly(process.stdin)
             except (BrokenPipeError, ValueError, OSError):
@@ -205,6 +209,7 @@ def run_shell_v1(stream: Stream, command: str, environment: ShellEnvironment) ->
     process = environment.start(command, merge_stderr=True)
     _end_with_the_stream(stream, process)
     threading.Thread(target=_pump_v1_stdin, args=(stream, process), daemon=True).start()
+    assert process.stdout is not None, "ShellEnvironment.start opens stdout as a pipe"
     try:
         output_fd = process.stdout.fileno()
         while chunk := os.read(output_fd, _READ_CHUNK_BYTES):
@@ -221,6 +226,7 @@ def run_shell_v2(stream: Stream, command: str, environment: ShellEnvironment) ->
     process = environment.start(command, merge_stderr=False)
     _end_with_the_stream(stream, process)
     threading.Thread(target=_pump_v2_stdin, args=(stream, process), daemon=True).start()
+    assert process.stdout is not None and process.stderr is not None, "ShellEnvironment.start opens both as pipes"
     packet_ids = {process.stdout.fileno(): V2_STDOUT, process.stderr.fileno(): V2_STDERR}
     try:
         with selectors.DefaultSelector() as selector:

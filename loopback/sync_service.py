@@ -19,6 +19,7 @@ import stat
 import struct
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from loopback.storage import DEVICE_TMP_DIR, DeviceStorage
 from loopback.stream import Stream, StreamClosed
@@ -187,7 +188,7 @@ class _FileWriter:
         self._mode = mode
         self._target: Path | None = None
         self._partial: Path | None = None
-        self._file = None
+        self._file: BinaryIO | None = None
         self._free_bytes: int | None = None
         self._written_bytes = 0
 
@@ -224,7 +225,7 @@ class _FileWriter:
 
     def finish(self, mtime: int) -> str | None:
         try:
-            if self._file is None:
+            if self._file is None or self._partial is None or self._target is None:
                 return f"couldn't finish {self._device_path}: nothing was opened"
             self._file.close()
             os.chmod(self._partial, (self._mode & PUSHED_MODE_BITS) or 0o644)

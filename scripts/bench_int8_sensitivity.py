@@ -66,7 +66,7 @@ def int8_errors(model: torch.nn.Module, arch: str, points: list[str], calibratio
 
 
 def fp32_noise_growth(model: torch.nn.Module, arch: str, inject_at: str, relative_size: float,
-                      heldout: torch.Tensor) -> dict[str, float]:
+                      heldout: torch.Tensor) -> dict[str, float | None]:
     """Relative error at every split point from `inject_at` on, after noise of `relative_size` added at `inject_at`."""
     generator = torch.Generator().manual_seed(NOISE_SEED)
     clean, noisy, growth = heldout.clone(), None, {}
@@ -83,7 +83,7 @@ def fp32_noise_growth(model: torch.nn.Module, arch: str, inject_at: str, relativ
     return growth
 
 
-def report(arch: str, points: list[str], int8: dict[str, dict], growth: dict[str, float]) -> None:
+def report(arch: str, points: list[str], int8: dict[str, dict], growth: dict[str, float | None]) -> None:
     print(f"\n{arch}: int8 client vs fp32, and fp32 with noise of int8's {points[0]} size added at {points[0]}")
     print("split point   int8 cosine  int8 rel. error  fp32+noise rel. error  int8 / fp32+noise")
     for point in points:

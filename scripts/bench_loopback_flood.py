@@ -57,7 +57,11 @@ def main() -> int:
         device = subprocess.Popen([sys.executable, "-m", "loopback", "--port", "0", "--sandbox", sandbox],
                                   cwd=args.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
-            port = int(re.search(r"127\.0\.0\.1:(\d+)", device.stdout.readline()).group(1))
+            assert device.stdout is not None
+            listening = re.search(r"127\.0\.0\.1:(\d+)", device.stdout.readline())
+            if listening is None:
+                raise SystemExit(f"the loopback device of {args.repo} did not say where it listens")
+            port = int(listening.group(1))
             sock = connect(port)
             time.sleep(0.5)
             before = memory_kib(device.pid)
@@ -76,7 +80,8 @@ def main() -> int:
                 closed_after_mib = args.flood_mib
             after = memory_kib(device.pid)
             sock.close()
-            answers = connect(port).close() is None
+            connect(port).close()  # raises when the device no longer answers
+            answers = True
             print(f"loopback device from {args.repo}: {args.flood_mib} MiB of WRTE to a sleeping shell in {flood_s:.1f} s")
             print(f"  RSS before {before['VmRSS'] / 1024:.0f} MiB, peak {after['VmHWM'] / 1024:.0f} MiB, "
                   f"after {after['VmRSS'] / 1024:.0f} MiB")

@@ -85,7 +85,7 @@ def format_progress(event: ProgressEvent) -> str:
            f"left ~{format_duration(event.remaining_s)}"
     if event.phase == "launch":
         what = (f"program {event.program_number}/{event.program_count} {shown(event.program_id)} "
-                f"launch {event.launch_index + 1}/{event.launches}")
+                f"launch {(event.launch_index or 0) + 1}/{event.launches}")
     elif event.phase == "done":
         what = "sweep finished"
     else:
