@@ -1,0 +1,132 @@
+"""Cloud remainders whose weights live in one shared ExecuTorch data file (.ptd) beside them.
+
+Every remainder of a model carries most of the same weights (VGG-16's fully connected layers alone are 480 MB).
+ExecuTorch 1.5.1 lets the XNNPACK delegate keep its constants outside the program: tagging the module's weights
+(`delegate_external_constants_pass_unlifted`) makes the delegate put them in a named data store under keys that
+are the sha256 of their bytes, written as a FlatTensor `.ptd` file and looked up by key when the program loads
+(`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal keys in every remainder, so the remainders
+of one folder share one data file: the union of their keys, each blob once (`SharedWeights`). A remainder's
+manifest entry names the data file and the keys it needs (`data_file`, `data_keys`).
+
+Measured at full size (scripts/bench_cloud_weights.py): one data file instead of a copy per remainder, the same
+outputs, and load and run times within noise of the self-contained program.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from export.errors import ProgramExportError
+from export.noise import NOISE_OPS
+
+DATA_TAG = "cloud_weights"
+DATA_FILE = f"{DATA_TAG}.ptd"
+BLOB_ALIGNMENT = 16  # XNNPACK's constant alignment (CONSTANT_TENSOR_ALIGNMENT)
+
+
+def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor) -> tuple[bytes, dict[str, bytes]]:
+    """The XNNPACK program of `module` without its delegated weights, and those weights by key."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
+    from executorch.exir.passes.external_constants_pass import delegate_external_constants_pass_unlifted
+
+    with torch.no_grad():
+        unlifted = torch.export.export(module.eval(), (example_input,), strict=False).module()
+        delegate_external_constants_pass_unlifted(unlifted, gen_tag_fn=lambda node: DATA_TAG)
+        exported = torch.export.export(unlifted, (example_input,), strict=False)
+        compile_config = EdgeCompileConfig(_core_aten_ops_exception_list=list(NOISE_OPS))
+        program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()],
+                                              compile_config=compile_config).to_executorch()
+        program_bytes = program.buffer
+        data = program._tensor_data or {}  # 1.5.1 has no public accessor on ExecutorchProgramManager
+        blobs = read_data_blob(bytes(data[DATA_TAG])) if DATA_TAG in data else {}
+    return program_bytes, blobs
+
+
+def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tensor, path: Path,
+                                    part_path: Path) -> list[str]:
+    """Write the program to `path` and its weights to the data file `part_path` (both atomically); return the
+    keys of the weights, sorted."""
+    try:
+        program, blobs = lower_with_external_weights(module, example_input)
+    except Exception as error:  # lowering raises many error types
+        raise ProgramExportError(f"ExecuTorch export of {path.name} with external weights failed: "
+                                 f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                                 ) from error
+    write_atomically(path, program)
+    SharedWeights(blobs).write(part_path)
+    return sorted(blobs)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def read_data_blob(blob: bytes) -> dict[str, bytes]:
+    """key -> bytes of a .ptd file's contents."""
+    from executorch.exir._serialize._cord import Cord
+    from executorch.extension.flat_tensor.serialize.serialize import FlatTensorSerializer
+
+    payload = FlatTensorSerializer().deserialize(Cord(blob))
+    return {key: bytes(payload.buffers[entry.buffer_index]) for key, entry in payload.named_data.items()}
+
+
+def data_file_keys(path: Path) -> set[str]:
+    """The keys a .ptd file holds, read from its header only (empty when the file is absent or unreadable)."""
+    from executorch.extension.flat_tensor.serialize.serialize import FlatTensorHeader, _deserialize_to_flat_tensor
+
+    try:
+        with open(path, "rb") as file:
+            start = file.read(8 + FlatTensorHeader.EXPECTED_LENGTH)
+            header = FlatTensorHeader.from_bytes(start[8:])
+            if not header.is_valid():
+                return set()
+            file.seek(0)
+            table = file.read(header.flatbuffer_offset + header.flatbuffer_size)
+        return {entry.key for entry in _deserialize_to_flat_tensor(table).named_data}
+    except (OSError, ValueError, struct.error, RuntimeError):
+        return set()
+
+
+class SharedWeights:
+    """The union of remainders' weights by key (a key is the sha256 of its bytes, so equal keys hold equal bytes)."""
+
+    def __init__(self, blobs: dict[str, bytes] | None = None):
+        self.blobs: dict[str, bytes] = dict(blobs or {})
+
+    @classmethod
+    def read(cls, path: Path, keep: set[str] | None = None) -> SharedWeights:
+        """The blobs of data file `path` (only the keys in `keep`, when given); empty when it is absent."""
+        if not Path(path).is_file():
+            return cls()
+        blobs = read_data_blob(Path(path).read_bytes())
+        return cls({key: value for key, value in blobs.items() if keep is None or key in keep})
+
+    def add_file(self, path: Path) -> None:
+        """Add the blobs of another data file (a remainder's own weights) that are not here yet."""
+        for key, value in read_data_blob(Path(path).read_bytes()).items():
+            self.blobs.setdefault(key, value)
+
+    def keep_only(self, keys: set[str]) -> None:
+        self.blobs = {key: value for key, value in self.blobs.items() if key in keys}
+
+    def write(self, path: Path) -> None:
+        """Write every blob once as a FlatTensor .ptd file, atomically."""
+        from executorch.exir._serialize.data_serializer import DataEntry, DataPayload
+        from executorch.extension.flat_tensor.serialize.serialize import FlatTensorSerializer
+
+        keys = sorted(self.blobs)
+        payload = DataPayload(buffers=[self.blobs[key] for key in keys],
+                              named_data={key: DataEntry(buffer_index=index, alignment=BLOB_ALIGNMENT,
+                                                         tensor_layout=None)
+                                          for index, key in enumerate(keys)})
+        cord = FlatTensorSerializer().serialize(payload)
+        temporary = Path(path).with_name(Path(path).name + ".tmp")
+        with open(temporary, "wb") as file:
+            cord.write_to_file(file)
+        temporary.replace(path)
