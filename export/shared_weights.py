@@ -8,7 +8,7 @@ are the sha256 of their bytes, written as a FlatTensor `.ptd` file and looked up
 of one folder share one data file: the union of their keys, each blob once (`SharedWeights`). A remainder's
 manifest entry names the data file and the keys it needs (`data_file`, `data_keys`).
 
-Measured at full size (scripts/bench_cloud_weights.py): one data file instead of a copy per remainder, the same
+Measured at full size (python -m scripts.bench_cloud_weights): one data file instead of a copy per remainder, the same
 outputs, and load and run times within noise of the self-contained program.
 """
 from __future__ import annotations
@@ -27,8 +27,9 @@ DATA_FILE = f"{DATA_TAG}.ptd"
 BLOB_ALIGNMENT = 16  # XNNPACK's constant alignment (CONSTANT_TENSOR_ALIGNMENT)
 
 
-def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor) -> tuple[bytes, dict[str, bytes]]:
-    """The XNNPACK program of `module` without its delegated weights, and those weights by key."""
+def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, data_path: Path) -> bytes:
+    """The XNNPACK program of `module` without its delegated weights; those weights are written to the data file
+    `data_path` (straight from the serializer: no copy of them is held in memory)."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
     from executorch.exir.passes.external_constants_pass import delegate_external_constants_pass_unlifted
@@ -42,8 +43,14 @@ def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor) 
                                               compile_config=compile_config).to_executorch()
         program_bytes = program.buffer
         data = program._tensor_data or {}  # 1.5.1 has no public accessor on ExecutorchProgramManager
-        blobs = read_data_blob(bytes(data[DATA_TAG])) if DATA_TAG in data else {}
-    return program_bytes, blobs
+        temporary = data_path.with_name(data_path.name + ".tmp")
+        if DATA_TAG in data:
+            with open(temporary, "wb") as file:
+                data[DATA_TAG].write_to_file(file)
+        else:
+            SharedWeights().write(temporary)
+        temporary.replace(data_path)
+    return program_bytes
 
 
 def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tensor, path: Path,
@@ -51,14 +58,13 @@ def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tens
     """Write the program to `path` and its weights to the data file `part_path` (both atomically); return the
     keys of the weights, sorted."""
     try:
-        program, blobs = lower_with_external_weights(module, example_input)
+        program = lower_with_external_weights(module, example_input, part_path)
     except Exception as error:  # lowering raises many error types
         raise ProgramExportError(f"ExecuTorch export of {path.name} with external weights failed: "
                                  f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
                                  ) from error
     write_atomically(path, program)
-    SharedWeights(blobs).write(part_path)
-    return sorted(blobs)
+    return sorted(data_file_keys(part_path))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

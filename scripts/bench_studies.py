@@ -4,7 +4,7 @@ Runs `bash scripts/reproduce.sh` and then `bash scripts/split_study.sh` (the spl
 as a user would, so that it may reuse the reproduction's programs) with their exports under a fresh artifacts
 folder, times every stage from the scripts' own `== i/n stage` lines, and prints one table:
 
-    .venv/bin/python scripts/bench_studies.py --artifacts artifacts/bench [--studies reproduce,split_study]
+    .venv/bin/python -m scripts.bench_studies --artifacts artifacts/bench [--studies reproduce,split_study]
         [--width-divisor 8 --input-size 64] [-- sweep options for both, e.g. --iterations 5 --launches 1]
 
 Columns: the disk its export folder holds on its own (`export_GB`, each inode counted once), the disk the whole
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-STAGE_LINE = re.compile(r"^== (\d+)/(\d+) (\w[\w ]*?)(?::|$)")
+STAGE_LINE = re.compile(r"^== \d+/\d+ (.*)$")
 STAGE_COLUMNS = {"export": "export_s", "sweep": "sweep_s", "cloud stage": "cloud_s", "analysis": "analysis_s"}
 STUDIES = ("reproduce", "split_study")
 GB = 1e9
@@ -94,7 +94,9 @@ def run_study(name: str, script_args: list[str], env: dict[str, str], export_dir
             now = time.perf_counter()
             if stage is not None:
                 timing.stages_s[stage] = timing.stages_s.get(stage, 0.0) + now - stage_started
-            stage, stage_started = match.group(3).strip(), now
+            label = match.group(1)
+            stage = next((name for name in STAGE_COLUMNS if label.startswith(name)), label.split(":")[0])
+            stage_started = now
     timing.exit_code = process.wait()
     ended = time.perf_counter()
     if stage is not None:
