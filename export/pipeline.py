@@ -141,7 +141,7 @@ def reusable(spec: ProgramSpec, previous: ProgramEntry | None, cache_key: str, o
     """The previous entry if its key and file are unchanged (and its weights are in the data file), else the
     store's program with the same key linked into the folder, else None (to export)."""
     entry = reusable_entry(previous, cache_key, out_dir)
-    if entry is not None and (entry.data_file is None or set(entry.data_keys or ()) <= data_keys):
+    if entry is not None and (entry.data_file is None or (entry.data_keys and set(entry.data_keys) <= data_keys)):
         return entry
     if store is None or shares_weights(spec):
         return None

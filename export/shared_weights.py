@@ -2,7 +2,7 @@
 
 Every remainder of a model carries most of the same weights (VGG-16's fully connected layers alone are 480 MB).
 ExecuTorch 1.5.1 lets the XNNPACK delegate keep its constants outside the program: tagging the module's weights
-(`delegate_external_constants_pass_unlifted`) makes the delegate put them in a named data store under keys that
+(`delegate_constant_tag` in a node's custom metadata, see tag_constants) makes the delegate put them in a named data store under keys that
 are the sha256 of their bytes, written as a FlatTensor `.ptd` file and looked up by key when the program loads
 (`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal keys in every remainder, so the remainders
 of one folder share one data file: the union of their keys, each blob once (`SharedWeights`). A remainder's
@@ -32,17 +32,18 @@ def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, 
     `data_path` (straight from the serializer: no copy of them is held in memory)."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
-    from executorch.exir.passes.external_constants_pass import delegate_external_constants_pass_unlifted
 
     with torch.no_grad():
-        unlifted = torch.export.export(module.eval(), (example_input,), strict=False).module()
-        delegate_external_constants_pass_unlifted(unlifted, gen_tag_fn=lambda node: DATA_TAG)
-        exported = torch.export.export(unlifted, (example_input,), strict=False)
+        exported = torch.export.export(module.eval(), (example_input,), strict=False)
+        tagged = tag_constants(exported)
         compile_config = EdgeCompileConfig(_core_aten_ops_exception_list=list(NOISE_OPS))
         program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()],
                                               compile_config=compile_config).to_executorch()
         program_bytes = program.buffer
         data = program._tensor_data or {}  # 1.5.1 has no public accessor on ExecutorchProgramManager
+        if tagged and DATA_TAG not in data:
+            raise ProgramExportError(f"{tagged} weights were tagged for {data_path.name} but the program kept them "
+                                     "inside; this executorch version does not externalize them")
         temporary = data_path.with_name(data_path.name + ".tmp")
         if DATA_TAG in data:
             with open(temporary, "wb") as file:
@@ -53,12 +54,30 @@ def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, 
     return program_bytes
 
 
+def tag_constants(exported: torch.export.ExportedProgram) -> int:
+    """Mark every parameter, buffer and constant input of `exported` for the delegate's external data file (the
+    tag the XNNPACK serializer reads); return how many. Done on the lifted graph: executorch's
+    delegate_external_constants_pass_unlifted needs a second torch.export, which drops the tag of modules
+    named by numbers (an nn.Sequential such as the reduced remainder: measured, 0 of its weights tagged)."""
+    signature = exported.graph_signature
+    constants = {**signature.inputs_to_parameters, **signature.inputs_to_buffers,
+                 **signature.inputs_to_lifted_tensor_constants}
+    tagged = 0
+    for node in exported.graph.nodes:
+        if node.op == "placeholder" and node.name in constants:
+            node.meta.setdefault("custom", {})["delegate_constant_tag"] = DATA_TAG
+            tagged += 1
+    return tagged
+
+
 def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tensor, path: Path,
                                     part_path: Path) -> list[str]:
     """Write the program to `path` and its weights to the data file `part_path` (both atomically); return the
     keys of the weights, sorted."""
     try:
         program = lower_with_external_weights(module, example_input, part_path)
+    except ProgramExportError:
+        raise
     except Exception as error:  # lowering raises many error types
         raise ProgramExportError(f"ExecuTorch export of {path.name} with external weights failed: "
                                  f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"

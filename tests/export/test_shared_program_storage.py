@@ -28,13 +28,18 @@ def export(out_dir, events=None, **changes):
 
 @pytest.mark.slow
 def test_remainders_share_one_data_file_and_reproduce_the_eager_model(tmp_path):
-    manifest = export(tmp_path / "study", workers=2)
-    remainders = manifest.programs_with_role("cloud")
+    manifest = export(tmp_path / "study", workers=2, include_reduced=True, k_by_split={"conv5_1": 4, "pool5": 4})
+    reduced = [entry for entry in manifest.programs_with_role("cloud") if entry.reduction is not None]
+    remainders = [entry for entry in manifest.programs_with_role("cloud") if entry.reduction is None]
+    for entry, simple in zip(reduced, remainders, strict=True):  # the trunk's and classifier's blobs are shared
+        assert entry.data_file == DATA_FILE and set(simple.data_keys) < set(entry.data_keys)
+        assert entry.size_bytes < manifest.program("full.xnnpack").size_bytes / 20
     assert [entry.split_point for entry in remainders] == list(SPLITS)
     assert all(entry.data_file == DATA_FILE and entry.data_keys for entry in remainders)
     conv5_1, pool5 = (set(entry.data_keys) for entry in remainders)
     assert pool5 < conv5_1  # the classifier's weights are one blob in the file, used by both
-    assert data_file_keys(tmp_path / "study" / DATA_FILE) == conv5_1 | pool5
+    assert data_file_keys(tmp_path / "study" / DATA_FILE) == conv5_1 | pool5 | {
+        key for entry in reduced for key in entry.data_keys}
     full = manifest.program("full.xnnpack")
     assert all(entry.size_bytes < full.size_bytes / 20 for entry in remainders)  # no weights inside
     model = seeded_model("vgg16", ModelShape(2, 32, 16), 0).eval()
