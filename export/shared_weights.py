@@ -14,7 +14,9 @@ outputs, and load and run times within noise of the self-contained program.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from torch import nn
@@ -92,29 +94,37 @@ def write_atomically(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def read_data_blob(blob: bytes) -> dict[str, bytes]:
-    """key -> bytes of a .ptd file's contents."""
-    from executorch.exir._serialize._cord import Cord
-    from executorch.extension.flat_tensor.serialize.serialize import FlatTensorSerializer
+def _read_table(file: BinaryIO):
+    """The header and the table of contents (keys, segments) of an open .ptd file."""
+    from executorch.extension.flat_tensor.serialize.serialize import FlatTensorHeader, _deserialize_to_flat_tensor
 
-    payload = FlatTensorSerializer().deserialize(Cord(blob))
-    return {key: bytes(payload.buffers[entry.buffer_index]) for key, entry in payload.named_data.items()}
+    header = FlatTensorHeader.from_bytes(file.read(8 + FlatTensorHeader.EXPECTED_LENGTH)[8:])
+    if not header.is_valid():
+        raise ProgramExportError(f"{file.name} is not an ExecuTorch data file (.ptd); delete it and re-export")
+    file.seek(0)
+    return header, _deserialize_to_flat_tensor(file.read(header.flatbuffer_offset + header.flatbuffer_size))
+
+
+def read_data_file(path: Path, wanted: Callable[[str], bool] = lambda key: True) -> dict[str, bytes]:
+    """key -> bytes of the blobs of .ptd file `path` whose key is `wanted`, reading only those blobs (the file
+    of a full-size model is 537 MB, and executorch's own reader holds three copies of all of it)."""
+    with open(path, "rb") as file:
+        header, table = _read_table(file)
+        blobs = {}
+        for entry in table.named_data:
+            if wanted(entry.key):
+                segment = table.segments[entry.segment_index]
+                file.seek(header.segment_base_offset + segment.offset)
+                blobs[entry.key] = file.read(segment.size)
+    return blobs
 
 
 def data_file_keys(path: Path) -> set[str]:
-    """The keys a .ptd file holds, read from its header only (empty when the file is absent or unreadable)."""
-    from executorch.extension.flat_tensor.serialize.serialize import FlatTensorHeader, _deserialize_to_flat_tensor
-
+    """The keys a .ptd file holds, read from its table of contents only (empty when it is absent or unreadable)."""
     try:
         with open(path, "rb") as file:
-            start = file.read(8 + FlatTensorHeader.EXPECTED_LENGTH)
-            header = FlatTensorHeader.from_bytes(start[8:])
-            if not header.is_valid():
-                return set()
-            file.seek(0)
-            table = file.read(header.flatbuffer_offset + header.flatbuffer_size)
-        return {entry.key for entry in _deserialize_to_flat_tensor(table).named_data}
-    except (OSError, ValueError, struct.error, RuntimeError):
+            return {entry.key for entry in _read_table(file)[1].named_data}
+    except (OSError, ValueError, struct.error, RuntimeError, ProgramExportError):
         return set()
 
 
@@ -129,13 +139,11 @@ class SharedWeights:
         """The blobs of data file `path` (only the keys in `keep`, when given); empty when it is absent."""
         if not Path(path).is_file():
             return cls()
-        blobs = read_data_blob(Path(path).read_bytes())
-        return cls({key: value for key, value in blobs.items() if keep is None or key in keep})
+        return cls(read_data_file(Path(path), lambda key: keep is None or key in keep))
 
     def add_file(self, path: Path) -> None:
         """Add the blobs of another data file (a remainder's own weights) that are not here yet."""
-        for key, value in read_data_blob(Path(path).read_bytes()).items():
-            self.blobs.setdefault(key, value)
+        self.blobs.update(read_data_file(Path(path), lambda key: key not in self.blobs))
 
     def keep_only(self, keys: set[str]) -> None:
         self.blobs = {key: value for key, value in self.blobs.items() if key in keys}

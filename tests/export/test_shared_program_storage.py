@@ -91,3 +91,19 @@ def test_two_workers_write_the_bytes_one_worker_writes(tmp_path):
     assert [(e.id, e.sha256, e.data_keys) for e in serial.programs] == \
            [(e.id, e.sha256, e.data_keys) for e in parallel.programs]
     assert (tmp_path / "serial" / DATA_FILE).read_bytes() == (tmp_path / "parallel" / DATA_FILE).read_bytes()
+
+
+@pytest.mark.slow
+def test_the_data_file_reads_back_only_the_blobs_asked_for(tmp_path):
+    from export.shared_weights import SharedWeights, read_data_file
+
+    SharedWeights({"a" * 64: b"\x01" * 100, "b" * 64: b"\x02" * 7}).write(tmp_path / "one.ptd")
+    assert data_file_keys(tmp_path / "one.ptd") == {"a" * 64, "b" * 64}
+    assert read_data_file(tmp_path / "one.ptd", lambda key: key.startswith("b")) == {"b" * 64: b"\x02" * 7}
+    merged = SharedWeights({"b" * 64: b"\x02" * 7, "c" * 64: b"\x03"})
+    merged.add_file(tmp_path / "one.ptd")
+    merged.write(tmp_path / "merged.ptd")
+    assert read_data_file(tmp_path / "merged.ptd") == {"a" * 64: b"\x01" * 100, "b" * 64: b"\x02" * 7,
+                                                       "c" * 64: b"\x03"}
+    (tmp_path / "bad.ptd").write_bytes(b"not a data file")
+    assert data_file_keys(tmp_path / "bad.ptd") == set() and data_file_keys(tmp_path / "absent.ptd") == set()
