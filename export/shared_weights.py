@@ -1,15 +1,18 @@
 """Cloud remainders whose weights live in one shared ExecuTorch data file (.ptd) beside them.
 
 Every remainder of a model carries most of the same weights (VGG-16's fully connected layers alone are 480 MB).
-ExecuTorch 1.5.1 lets the XNNPACK delegate keep its constants outside the program: tagging the module's weights
-(`delegate_constant_tag` in a node's custom metadata, see tag_constants) makes the delegate put them in a named data store under keys that
-are the sha256 of their bytes, written as a FlatTensor `.ptd` file and looked up by key when the program loads
-(`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal keys in every remainder, so the remainders
+ExecuTorch 1.5.1 lets the XNNPACK delegate keep its constants outside the program: tagging the module's
+weights (`delegate_constant_tag` in a node's custom metadata, see tag_constants) makes the delegate put them in
+a named data store under keys that are the sha256 of their bytes, written as a FlatTensor `.ptd` file and
+looked up by key when the program loads (`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal keys in every remainder, so the remainders
 of one folder share one data file: the union of their keys, each blob once (`SharedWeights`). A remainder's
 manifest entry names the data file and the keys it needs (`data_file`, `data_keys`).
 
-Measured at full size (python -m scripts.bench_cloud_weights): one data file instead of a copy per remainder, the same
-outputs, and load and run times within noise of the self-contained program.
+Measured at full size (python -m scripts.bench_cloud_weights, conv5_1 and pool5 remainders, loaded 2-core VM):
+disk 497 MB shared vs 975 MB self-contained vs 537 MB for one saved model rebuilt on the host; ready to run in
+0.42/0.57 s shared vs 0.49/0.39 s self-contained vs 8.5/6.7 s rebuilt (torch.export and XNNPACK lowering at run
+time); run times alike (76/38 ms shared, 72/32 ms self-contained, 58/27 ms rebuilt); identical outputs. The
+split study's 24 remainders take 1.35 MB of programs and one 544 MB data file instead of 10.8 GB.
 """
 from __future__ import annotations
 
