@@ -4,9 +4,10 @@ Every remainder of a model carries most of the same weights (VGG-16's fully conn
 ExecuTorch 1.5.1 lets the XNNPACK delegate keep its constants outside the program: tagging the module's
 weights (`delegate_constant_tag` in a node's custom metadata, see tag_constants) makes the delegate put them in
 a named data store under keys that are the sha256 of their bytes, written as a FlatTensor `.ptd` file and
-looked up by key when the program loads (`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal keys in every remainder, so the remainders
-of one folder share one data file: the union of their keys, each blob once (`SharedWeights`). A remainder's
-manifest entry names the data file and the keys it needs (`data_file`, `data_keys`).
+looked up by key when the program loads (`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal
+keys in every remainder, so the remainders of one folder share one data file: the union of their keys, each blob
+once (`SharedWeights`). A remainder's manifest entry names the data file and the keys it needs (`data_file`,
+`data_keys`).
 
 Measured at full size (python -m scripts.bench_cloud_weights, conv5_1 and pool5 remainders, loaded 2-core VM):
 disk 497 MB shared vs 975 MB self-contained vs 537 MB for one saved model rebuilt on the host; ready to run in
