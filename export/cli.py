@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from export.pipeline import MANIFEST_NAME, run_export
 from formats.errors import FormatError
 
 EXIT_BAD_INPUT = 2
+PROGRAM_STORE_VARIABLE = "SPLITBENCH_PROGRAM_STORE"
 # Old option -> its new name. The old names held backends, not file formats (pte, ptl); they still work.
 DEPRECATED_OPTIONS = {"--formats": "--backends", "--cloud-formats": "--cloud-backends"}
 
@@ -60,7 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
                                            + ",".join(BACKENDS) + "); also xnnpack_int8: int8, calibrated on the "
                                            "calibration images")
     parser.add_argument("--cloud-backends",
-                        help="backends of the cloud remainders (default xnnpack; 'none' for no cloud programs)")
+                        help="backends of the cloud remainders (default none: the device programs only; the split "
+                             "study asks for xnnpack)")
+    parser.add_argument("--program-store", type=Path,
+                        help="folder of programs shared between export folders: a program already exported with "
+                             "the same cache key is hard-linked from there (default: $SPLITBENCH_PROGRAM_STORE, "
+                             "else none)")
+    parser.add_argument("--workers", type=int,
+                        help="export processes (default: up to 2, as the cores and the available memory allow)")
     for old in DEPRECATED_OPTIONS:
         parser.add_argument(old, dest=_dest(old), help=argparse.SUPPRESS)
     parser.add_argument("--num-classes", type=int, default=2, help="classes of the head (default 2, gender)")
@@ -87,7 +96,7 @@ def config_from_args(args: argparse.Namespace) -> ExportConfig:
         raise ConfigError("--out is required: pass the output folder, e.g. --out artifacts/export")
     splits = parse_name_list(args.splits, "--splits") if args.splits else architecture.default_splits
     backends, backends_option = _option_value(args, "--backends", ",".join(BACKENDS))
-    cloud_text, cloud_option = _option_value(args, "--cloud-backends", "xnnpack")
+    cloud_text, cloud_option = _option_value(args, "--cloud-backends", "none")
     no_cloud = cloud_text.strip().lower() == "none"
     cloud = () if no_cloud else parse_name_list(cloud_text, cloud_option)
     return ExportConfig(
@@ -99,8 +108,15 @@ def config_from_args(args: argparse.Namespace) -> ExportConfig:
         noise_splits=parse_name_list(args.noise_splits, "--noise-splits") if args.noise_splits else None,
         backends=parse_name_list(backends, backends_option), cloud_backends=cloud,
         calibration_dir=args.calibration_dir, calibration_count=args.calibration_count,
-        accuracy_count=args.accuracy_count,
+        accuracy_count=args.accuracy_count, program_store=args.program_store or default_program_store(),
+        workers=args.workers,
     )
+
+
+def default_program_store() -> Path | None:
+    """$SPLITBENCH_PROGRAM_STORE, if set."""
+    value = os.environ.get(PROGRAM_STORE_VARIABLE, "").strip()
+    return Path(value) if value else None
 
 
 def split_point_table(arch: str, input_size: int) -> str:

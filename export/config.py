@@ -32,7 +32,9 @@ class ExportConfig:
     `width_divisor` narrows VGG-16 only; small exports of the other architectures use a small `input_size`.
     `noise_variance` adds `<split>_reduced_noisy` configurations for `noise_splits` (all splits when None).
     `backends` lists the backends of the full and client programs; `cloud_backends` those the cloud remainders
-    are written in (may be empty).
+    are written in (none by default: only a study that runs them asks for them).
+    `program_store` is the folder of programs shared between export folders (export.cache.ProgramStore; None:
+    none); `workers` the number of export processes (None: as many as the cores and memory allow).
     """
 
     out_dir: Path
@@ -49,11 +51,13 @@ class ExportConfig:
     noise_variance: float | None = None
     noise_splits: tuple[str, ...] | None = None
     backends: tuple[str, ...] = BACKENDS
-    cloud_backends: tuple[str, ...] = ("xnnpack",)
+    cloud_backends: tuple[str, ...] = ()
     calibration_dir: Path | None = None
     calibration_count: int = 64
     calibration_batch_size: int = 8
     accuracy_count: int = 16
+    program_store: Path | None = None
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out_dir", Path(self.out_dir))
@@ -61,6 +65,8 @@ class ExportConfig:
             object.__setattr__(self, "weights_path", Path(self.weights_path))
         if self.calibration_dir is not None:
             object.__setattr__(self, "calibration_dir", Path(self.calibration_dir))
+        if self.program_store is not None:
+            object.__setattr__(self, "program_store", Path(self.program_store))
         object.__setattr__(self, "k_by_split", dict(self.k_by_split))
         architecture = get_architecture(self.arch)
         if self.splits is None:
@@ -88,6 +94,8 @@ class ExportConfig:
             raise ConfigError(f"calibration_count must be at least 2, got {self.calibration_count}")
         if self.accuracy_count < 1:
             raise ConfigError(f"accuracy_count must be at least 1, got {self.accuracy_count}")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}")
         if self.calibration_batch_size < 1:
             raise ConfigError(f"calibration_batch_size must be at least 1, got {self.calibration_batch_size}")
 

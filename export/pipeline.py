@@ -9,27 +9,34 @@ from pathlib import Path
 from torch import nn
 
 from export.architectures import seeded_model
-from export.cache import program_cache_key, reusable_entry
+from export.cache import ProgramStore, program_cache_key, reusable_entry
 from export.config import INT8_BACKENDS, ExportConfig
 from export.costs import dtype_name, measure_costs
 from export.errors import OutputNotWritable
 from export.events import PROGRAM_DELEGATION, PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent, ignore_event
 from export.int8_writer import quantization_key
 from export.models import ModelShape, file_sha256, load_weights
+from export.parallel import ExportResult, export_workers, run_jobs
 from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
+from export.shared_weights import DATA_FILE, SharedWeights, data_file_keys, write_pte_with_external_weights
 from export.tool_versions import tool_versions
-from export.writers import ExportContext, writer_for
+from export.writers import ExportContext, WrittenProgram, writer_for
 from formats.errors import ManifestError
 from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
 
 MANIFEST_NAME = "manifest.json"
 
 
-def run_export(config: ExportConfig, on_event: EventSink = ignore_event) -> Manifest:
+def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_other_data: bool = False) -> Manifest:
     """Write every program of `config` into `config.out_dir` with its manifest; return the manifest.
 
-    Programs whose cache key and file are unchanged since the last run are kept as they are.
+    Programs whose cache key and file are unchanged since the last run are kept as they are; with
+    `config.program_store`, a program another folder exported with the same cache key is hard-linked from the
+    store instead of exported again. The programs left to export are exported by `config.workers` processes
+    (export.parallel). Cloud remainders (xnnpack) keep their weights in the folder's shared data file
+    (export.shared_weights). `keep_other_data`: keep in that file the weights of remainders of the previous
+    manifest that this configuration does not list (a study exporting one folder in several parts).
     """
     out_dir = prepare_output_dir(config.out_dir)
     tools = tool_versions()
@@ -43,32 +50,107 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event) -> Mani
     previous = previous_entries(out_dir / MANIFEST_NAME)
     model_info = ModelInfo(config.arch, config.num_classes, config.input_size, config.width_divisor, weights_id)
     manifest = Manifest(created_utc=utc_now(), tools=tools, model=model_info, programs=[])
-    entries: list[ProgramEntry] = []
-    for spec in plan_programs(config, model, reduced):
-        key = program_cache_key(program_id=spec.program_id, configuration=spec.configuration, role=spec.role,
-                                split_point=spec.split_point, backend=spec.backend, arch=config.arch,
-                                weights_id=weights_id,
-                                model_id=model_id, projection_key=spec.projection_key,
-                                noise_variance=spec.noise.variance if spec.noise else None, tools=tools,
-                                quantization=quantization_key(calibration, heldout)
-                                if spec.backend in INT8_BACKENDS else None)
-        entries.append(reuse_or_export(spec, context, previous.get(spec.program_id), key, out_dir, on_event))
-        manifest = replace(manifest, programs=list(entries))
-        write_manifest(out_dir / MANIFEST_NAME, manifest)  # after every program, so an interrupted run keeps them
+    store = ProgramStore(config.program_store) if config.program_store is not None else None
+    specs = plan_programs(config, model, reduced)
+    keys = [program_cache_key(program_id=spec.program_id, configuration=spec.configuration, role=spec.role,
+                              split_point=spec.split_point, backend=spec.backend, arch=config.arch,
+                              weights_id=weights_id,
+                              model_id=model_id, projection_key=spec.projection_key,
+                              noise_variance=spec.noise.variance if spec.noise else None, tools=tools,
+                              quantization=quantization_key(calibration, heldout)
+                              if spec.backend in INT8_BACKENDS else None,
+                              storage="shared_weights" if shares_weights(spec) else None)
+            for spec in specs]
+    data_path = out_dir / DATA_FILE
+    data_keys = data_file_keys(data_path) if any(map(shares_weights, specs)) else set()
+    done: dict[int, ProgramEntry] = {}
+    pending: list[int] = []
+    for index, spec in enumerate(specs):
+        entry = reusable(spec, previous.get(spec.program_id), keys[index], out_dir, data_keys, store)
+        if entry is None:
+            pending.append(index)
+            continue
+        on_event(ExportEvent(PROGRAM_REUSED, spec.program_id, entry.file))
+        done[index] = entry
+    shared: SharedWeights | None = None
+    other_data = {key for entry in previous.values() if entry.id not in {spec.program_id for spec in specs}
+                  for key in (entry.data_keys or [])} if keep_other_data else set()
+
+    def current_manifest() -> Manifest:
+        return replace(manifest, programs=[done[index] for index in sorted(done)])
+
+    def export_job(index: int) -> ExportResult:
+        spec, events = specs[index], list[ExportEvent]()
+        part = out_dir / f"{spec.program_id}.ptd.part" if shares_weights(spec) else None
+        entry = export_program(spec, context, out_dir, keys[index], events.append, part)
+        return ExportResult(index, entry, part, events)
+
+    largest_first = sorted(pending, key=lambda index: -parameter_count(specs[index].module))
+    workers = export_workers(config.workers, model, len(pending))
+    for result in run_jobs(export_job, largest_first, workers):
+        for event in result.events:
+            on_event(event)
+        if result.data_part is not None:
+            if shared is None:
+                shared = SharedWeights.read(data_path, keep=other_data | referenced_keys(done.values()))
+            shared.add_file(result.data_part)
+            result.data_part.unlink()
+        done[result.index] = result.entry
+        on_event(ExportEvent(PROGRAM_EXPORTED, result.entry.id,
+                             f"{result.entry.size_bytes} bytes in {result.entry.export_time_s:.1f} s"))
+        write_manifest(out_dir / MANIFEST_NAME, current_manifest())  # after every program: an interrupted run
+        # keeps them (remainders whose weights are not yet in the data file are exported again)
+    finish_shared_weights(data_path, shared, other_data | referenced_keys(done.values()))
+    manifest = current_manifest()
+    if store is not None:
+        for entry in manifest.programs:
+            store.add(entry, out_dir, manifest)
+        store.prune()
     write_manifest(out_dir / MANIFEST_NAME, manifest)
     return manifest
 
 
-def reuse_or_export(spec: ProgramSpec, context: ExportContext, previous: ProgramEntry | None, cache_key: str,
-                    out_dir: Path, on_event: EventSink) -> ProgramEntry:
-    """The previous entry if its key and file are unchanged, else a freshly exported program's entry."""
+def parameter_count(module: nn.Module) -> int:
+    return sum(parameter.numel() for parameter in module.parameters())
+
+
+def shares_weights(spec: ProgramSpec) -> bool:
+    """Cloud remainders run by XNNPACK on the host keep their weights in the folder's shared data file."""
+    return spec.role == "cloud" and spec.backend == "xnnpack"
+
+
+def referenced_keys(entries) -> set[str]:
+    return {key for entry in entries for key in (entry.data_keys or [])}
+
+
+def reusable(spec: ProgramSpec, previous: ProgramEntry | None, cache_key: str, out_dir: Path, data_keys: set[str],
+             store: ProgramStore | None) -> ProgramEntry | None:
+    """The previous entry if its key and file are unchanged (and its weights are in the data file), else the
+    store's program with the same key linked into the folder, else None (to export)."""
     entry = reusable_entry(previous, cache_key, out_dir)
-    if entry is not None:
-        on_event(ExportEvent(PROGRAM_REUSED, spec.program_id, entry.file))
+    if entry is not None and (entry.data_file is None or (entry.data_keys and set(entry.data_keys) <= data_keys)):
         return entry
-    entry = export_program(spec, context, out_dir, cache_key, on_event)
-    on_event(ExportEvent(PROGRAM_EXPORTED, spec.program_id, f"{entry.size_bytes} bytes in {entry.export_time_s:.1f} s"))
-    return entry
+    if store is None or shares_weights(spec):
+        return None
+    stored = store.lookup(cache_key)
+    if stored is None:
+        return None
+    store.link_into(stored, out_dir)
+    return stored
+
+
+def finish_shared_weights(data_path: Path, shared: SharedWeights | None, keep: set[str]) -> None:
+    """Write the data file with exactly the weights `keep` names (removed when none)."""
+    if not keep:
+        data_path.unlink(missing_ok=True)
+        return
+    if shared is None:
+        present = data_file_keys(data_path)
+        if present == keep:
+            return
+        shared = SharedWeights.read(data_path, keep=keep)
+    shared.keep_only(keep)
+    shared.write(data_path)
 
 
 def build_model(config: ExportConfig, shape: ModelShape) -> tuple[nn.Module, str]:
@@ -81,11 +163,19 @@ def build_model(config: ExportConfig, shape: ModelShape) -> tuple[nn.Module, str
 
 
 def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cache_key: str,
-                   on_event: EventSink = ignore_event) -> ProgramEntry:
-    """Write one program file and describe it (int8 programs with their quantization and accuracy figures)."""
+                   on_event: EventSink = ignore_event, data_part: Path | None = None) -> ProgramEntry:
+    """Write one program file and describe it (int8 programs with their quantization and accuracy figures).
+
+    With `data_part` (a cloud remainder, see shares_weights), its weights go to that data file instead, to be
+    merged into the folder's shared data file."""
     path = out_dir / spec.file_name
     started = time.perf_counter()
-    written = writer_for(spec.backend)(spec, context, path)
+    data_keys = None
+    if data_part is not None:
+        data_keys = write_pte_with_external_weights(spec.module, spec.example_input, path, data_part)
+        written = WrittenProgram()
+    else:
+        written = writer_for(spec.backend)(spec, context, path)
     if written.delegation is not None:
         on_event(ExportEvent(PROGRAM_DELEGATION, spec.program_id, written.delegation))
     export_time_s = time.perf_counter() - started
@@ -100,6 +190,7 @@ def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cac
         param_count=costs.param_count, flops=costs.flops, ptl_bytecode_version=written.ptl_bytecode_version,
         export_time_s=round(export_time_s, 3), cache_key=cache_key, arch=context.arch,
         quantization=written.quantization, accuracy=written.accuracy,
+        data_file=DATA_FILE if data_keys is not None else None, data_keys=data_keys,
     )
 
 

@@ -3,7 +3,9 @@
 Written by export/, read by bench/ (which programs to run) and by tests; analysis/ sees only the program
 entries that bench/ copies into each results row. Version 2 adds, per program, `arch`, `quantization` and
 `accuracy` (export/README.md). Version 1 manifests are still read: their programs read as `arch` vgg16, no
-quantization, no accuracy figures.
+quantization, no accuracy figures. Version 3 adds `data_file` and `data_keys`: a program whose weights live in
+a shared ExecuTorch data file (.ptd) beside it names that file and the keys it needs there (cloud remainders);
+older manifests read with both null (every program self-contained).
 """
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ from formats.json_file import write_json_atomically
 from formats.schema import check_schema, record_fields
 
 MANIFEST_SCHEMA = "splitbench.manifest"
-MANIFEST_SCHEMA_VERSION = 2
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+MANIFEST_SCHEMA_VERSION = 3
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
 V1_ARCH = "vgg16"  # the only architecture a version 1 manifest can hold
 ADDED_IN_V2 = ("arch", "quantization", "accuracy")
+ADDED_IN_V3 = ("data_file", "data_keys")
 ROLES = ("full", "client", "cloud")
 MANIFEST_ADVICE = "pass a manifest written by export, or re-export it with this version of export"
 
@@ -131,6 +134,8 @@ class ProgramEntry:
     arch: str = V1_ARCH
     quantization: QuantizationInfo | None = None
     accuracy: AccuracyInfo | None = None
+    data_file: str | None = None  # the shared .ptd holding its weights, relative to the manifest's folder
+    data_keys: list[str] | None = None  # the keys it needs in data_file
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,6 +144,8 @@ class ProgramEntry:
     def from_json(cls, data: dict[str, Any], schema_version: int = MANIFEST_SCHEMA_VERSION) -> ProgramEntry:
         if schema_version == 1 and isinstance(data, dict):
             data = {**data, "arch": V1_ARCH, "quantization": None, "accuracy": None}
+        if schema_version in (1, 2) and isinstance(data, dict):
+            data = {**data, "data_file": None, "data_keys": None}
         values = _record_fields(cls, data, "program entry")
         check_entry_types(values)
         if values["role"] not in ROLES:
@@ -148,6 +155,12 @@ class ProgramEntry:
             raise ManifestError(f"program {values['id']!r} has format {values['format']!r}; "
                                 f"expected one of {', '.join(PROGRAM_FORMATS)}")
         check_program_file_name(values["id"], values["file"])
+        if values["data_file"] is not None:
+            check_program_file_name(values["id"], values["data_file"])
+            keys = values["data_keys"]
+            if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+                raise ManifestError(f"program {values['id']!r} names data file {values['data_file']!r} without a "
+                                    "list of data_keys; re-export it")
         if values["reduction"] is not None:
             values["reduction"] = _build(ReductionInfo, values["reduction"], f"reduction of {values['id']}")
         if values["noise"] is not None:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job, with no phone attached: export the paper's seven configurations at full size,
+# The main job, with no phone attached: export the device programs of the paper's seven configurations at full size
+# (no cloud remainders: the sweep runs none),
 # run the sweep on the loopback ADB device (this host's CPU, one pinned core), and write the report.
 # Pass --serial SERIAL to run the sweep on a real phone instead (its runner build must exist,
 # see android_app/README.md). Other arguments go to bench/run_device.py.
@@ -8,6 +9,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 py=.venv/bin/python
+# Programs both studies export (the full model) are exported once and hard-linked from this store.
+export SPLITBENCH_PROGRAM_STORE="${SPLITBENCH_PROGRAM_STORE:-artifacts/programs}"
 [ -x "$py" ] || { echo "reproduce: no .venv; run: bash scripts/setup.sh" >&2; exit 2; }
 
 # --splits all (or a list of split points): the split study instead, scripts/split_study.sh.
@@ -16,10 +19,14 @@ for arg in "$@"; do
 done
 
 serial=loopback
+divisor=1
+size=224
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --serial) serial="$2"; shift 2 ;;
+    --width-divisor) divisor="$2"; shift 2 ;;
+    --input-size) size="$2"; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -27,7 +34,7 @@ done
 export_dir="${SPLITBENCH_EXPORT_DIR:-artifacts/export}"
 echo "== 1/3 export: seven configurations, full-size VGG-16 -> $export_dir"
 backends="${SPLITBENCH_BACKENDS:-xnnpack,lite}"  # e.g. SPLITBENCH_BACKENDS=xnnpack,xnnpack_int8,lite
-"$py" -m export --out "$export_dir" --backends "$backends"
+"$py" -m export --out "$export_dir" --backends "$backends" --width-divisor "$divisor" --input-size "$size"
 
 echo "== 2/3 sweep on $serial"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)-${serial//[^A-Za-z0-9_.-]/_}"

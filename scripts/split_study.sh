@@ -10,6 +10,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 py=.venv/bin/python
+# Programs both studies export (the full model) are exported once and hard-linked from this store.
+export SPLITBENCH_PROGRAM_STORE="${SPLITBENCH_PROGRAM_STORE:-artifacts/programs}"
 [ -x "$py" ] || { echo "split_study: no .venv; run: bash scripts/setup.sh" >&2; exit 2; }
 
 serial=loopback

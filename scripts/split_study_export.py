@@ -7,7 +7,10 @@ paper's reduced (PCA) variants, in one folder with one manifest.
 The export stage asks for a PCA size for every split that gets a reduced configuration, and the paper reduces
 only at conv5_1..conv5_3; so this runs export twice into the same folder (all splits simple with the full
 model, then the paper's splits reduced) and writes the union of both manifests. Before each part the union so
-far is put back as the folder's manifest, so the export's cache reuses every unchanged program of both parts.
+far is put back as the folder's manifest, so the export's cache reuses every unchanged program of both parts,
+and the remainders of both parts keep their weights in the folder's one shared data file. With a program store
+(--program-store, default $SPLITBENCH_PROGRAM_STORE), a program another study exported already (the full model
+of the reproduction) is hard-linked from it rather than exported again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from export.cli import default_program_store
 from export.config import ExportConfig, parse_name_list
 from export.errors import ExportError
 from export.pipeline import MANIFEST_NAME, run_export
@@ -32,10 +36,12 @@ def parse_splits(text: str) -> tuple[str, ...]:
 
 
 def study_parts(out_dir: Path, splits: tuple[str, ...], backends: tuple[str, ...], width_divisor: int,
-                input_size: int, calibration_count: int, seed: int) -> list[ExportConfig]:
+                input_size: int, calibration_count: int, seed: int, program_store: Path | None = None,
+                workers: int | None = None) -> list[ExportConfig]:
     """(all splits simple + full + remainders, the paper's splits reduced + remainders)."""
     common = dict(out_dir=out_dir, width_divisor=width_divisor, input_size=input_size, seed=seed,
-                  backends=backends, cloud_backends=("xnnpack",), calibration_count=calibration_count)
+                  backends=backends, cloud_backends=("xnnpack",), calibration_count=calibration_count,
+                  program_store=program_store, workers=workers)
     parts = [ExportConfig(splits=splits, include_full=True, include_reduced=False, **common)]
     reduced = tuple(split for split in DEFAULT_SPLIT_POINTS if split in splits)
     if reduced:
@@ -55,7 +61,7 @@ def export_split_study(parts: list[ExportConfig], on_event=lambda event: None) -
     for part in parts:
         if base is not None:  # every program known so far, so that this part's export reuses its own
             write_manifest(manifest_path, replace(base, programs=list({**reusable, **produced}.values())))
-        base = run_export(part, on_event=on_event)
+        base = run_export(part, on_event=on_event, keep_other_data=True)
         produced.update({entry.id: entry for entry in base.programs})
     merged = replace(base, programs=list(produced.values()))
     write_manifest(manifest_path, merged)
@@ -72,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--calibration-count", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--program-store", type=Path, default=default_program_store(),
+                        help="folder of programs shared between studies (default $SPLITBENCH_PROGRAM_STORE)")
+    parser.add_argument("--workers", type=int, help="export processes (default: as cores and memory allow)")
     args = parser.parse_args(argv)
     try:
         parts = study_parts(args.out, parse_splits(args.splits), parse_name_list(args.backends, "--backends"),
-                            args.width_divisor, args.input_size, args.calibration_count, args.seed)
+                            args.width_divisor, args.input_size, args.calibration_count, args.seed,
+                            args.program_store, args.workers)
         manifest = export_split_study(parts, on_event=lambda e: print(f"{e.kind.replace('_', ' ')}: {e.name}",
                                                                         flush=True))
     except (ExportError, FormatError) as error:

@@ -1,5 +1,7 @@
 """The cloud side: a program run on this host through ExecuTorch's Python runtime (executorch.runtime), with
-XNNPACK's thread pool set to every host core, timed as the median of N executions after one warm-up."""
+XNNPACK's thread pool set to every host core, timed as the median of N executions after one warm-up. A
+remainder whose weights are in a shared data file is loaded with it (`data_path`); its load time includes
+reading them from there."""
 
 from __future__ import annotations
 
@@ -45,13 +47,14 @@ class HostProgram:
     threads: int
 
     @classmethod
-    def load(cls, path: Path) -> HostProgram:
+    def load(cls, path: Path, data_path: Path | None = None) -> HostProgram:
+        """Load `path`; `data_path` is the data file (.ptd) holding its weights when they are not inside it."""
         from executorch.runtime import Runtime
 
         threads = use_all_host_cores()
         started = time.perf_counter()
         try:
-            program = Runtime.get().load_program(Path(path))
+            program = Runtime.get().load_program(Path(path), data_path=data_path)
             method = program.load_method("forward")
         except Exception as error:  # noqa: BLE001 - the runtime raises RuntimeError/ValueError alike
             raise CloudStageError(f"the host cannot load {path} with executorch.runtime ({error}); "

@@ -18,6 +18,7 @@ from bench.sweep.programs import LoadedManifest
 from formats.cloud_results import CLOUD_FILE, read_cloud_rows
 from formats.layer_profile import LAYER_PROFILE_FILE, read_layer_profile
 from formats.link_measurement import LINK_FILE, read_link_measurement
+from formats.manifest import MANIFEST_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,10 @@ def fake_manifest(tmp_path: Path, ids: list[tuple[str, str]]) -> LoadedManifest:
                          "input_dtype": "float32", "output_dtype": "float32", "output_size_bytes": 8,
                          "param_count": 10, "flops": 100, "ptl_bytecode_version": None, "export_time_s": 0.1,
                          "cache_key": "k", "arch": "vgg16", "quantization": None, "accuracy": None})
-    return LoadedManifest(path=tmp_path / "manifest.json", sha256="0", data={"programs": programs})
+    data = {"schema": MANIFEST_SCHEMA, "schema_version": 2, "created_utc": "2026-01-01T00:00:00Z", "tools": {},
+            "model": {"arch": "vgg16", "num_classes": 2, "input_size": 32, "width_divisor": 16, "weights": "seeded:0"},
+            "programs": programs}
+    return LoadedManifest(path=tmp_path / "manifest.json", sha256="0", data=data)
 
 
 def test_a_client_without_its_remainder_is_one_clear_error(tmp_path):
@@ -116,7 +120,7 @@ def test_a_client_without_its_remainder_is_one_clear_error(tmp_path):
                                         ("conv1_2_simple.xnnpack", "client"),
                                         ("conv1_2_simple.cloud.xnnpack", "cloud")])
     with pytest.raises(RemainderMissing, match=r"pool3_simple\.cloud\.xnnpack \(for pool3_simple\.xnnpack\).*"
-                                               r"--cloud-formats xnnpack"):
+                                               r"--cloud-backends xnnpack"):
         plan_cloud_work(manifest, ["full.xnnpack", "pool3_simple.xnnpack", "conv1_2_simple.xnnpack"])
     plan = plan_cloud_work(manifest, ["full.xnnpack", "conv1_2_simple.xnnpack"])
     assert [work.remainder.program_id for work in plan.splits] == ["conv1_2_simple.cloud.xnnpack"]

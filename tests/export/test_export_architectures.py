@@ -127,8 +127,10 @@ def test_exported_client_then_cloud_equals_the_full_program_and_the_model(arch, 
                                                  f"{split}_simple.cloud.xnnpack"]
 
     def run(program_id: str, tensor: torch.Tensor) -> torch.Tensor:
-        path = program_file(manifest_path, manifest.program(program_id))
-        return Runtime.get().load_program(str(path)).load_method("forward").execute([tensor])[0]
+        entry = manifest.program(program_id)
+        data_path = manifest_path.parent / entry.data_file if entry.data_file else None  # remainders' weights
+        path = program_file(manifest_path, entry)
+        return Runtime.get().load_program(str(path), data_path=data_path).load_method("forward").execute([tensor])[0]
 
     image = images(1, 5)
     with torch.no_grad():

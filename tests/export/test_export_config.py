@@ -9,11 +9,14 @@ from export.config import ExportConfig
 from export.errors import CalibrationError
 
 
-def test_default_command_asks_for_the_seven_paper_configurations(tmp_path):
+def test_default_command_asks_for_the_seven_paper_configurations(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPLITBENCH_PROGRAM_STORE", raising=False)
     config = config_from_args(build_parser().parse_args(["--out", str(tmp_path)]))
     assert config.splits == ("conv5_1", "conv5_2", "conv5_3")
     assert [config.k_for(s) for s in config.splits] == [8, 6, 4]
-    assert config.backends == ("xnnpack", "portable", "lite") and config.cloud_backends == ("xnnpack",)
+    # the device programs only: no cloud remainder unless a study asks for one
+    assert config.backends == ("xnnpack", "portable", "lite") and config.cloud_backends == ()
+    assert config.program_store is None and config.workers is None
     assert (config.num_classes, config.input_size, config.width_divisor, config.seed) == (2, 224, 1, 0)
     assert config.include_full and config.include_reduced and config.noisy_splits() == ()
 

@@ -5,6 +5,7 @@ import pytest
 
 from formats.errors import ManifestError
 from formats.manifest import (
+    MANIFEST_SCHEMA_VERSION,
     AccuracyInfo,
     CalibrationInfo,
     Manifest,
@@ -46,7 +47,7 @@ def test_version_2_round_trips_arch_quantization_and_accuracy(tmp_path):
     written = manifest(entry(), int8_entry())
     write_manifest(tmp_path / "manifest.json", written)
     data = json.loads((tmp_path / "manifest.json").read_text())
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == MANIFEST_SCHEMA_VERSION == 3
     assert data["programs"][1]["quantization"]["calibration"] == {"source": "synthetic:seed=0:size=64",
                                                                   "count": 16, "sha256": "ab" * 32}
     assert data["programs"][1]["accuracy"]["top1_agreement"] == 0.875
@@ -82,4 +83,31 @@ def test_quantization_without_calibration_block_is_refused(tmp_path):
     del data["programs"][0]["quantization"]["calibration"]
     (tmp_path / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(ManifestError, match="quantization of full.xnnpack_int8 .*lacks calibration"):
+        load_manifest(tmp_path / "manifest.json")
+
+
+def test_version_3_round_trips_a_shared_data_file_and_version_2_reads_without_one(tmp_path):
+    remainder = entry(id="conv5_1_simple.cloud.xnnpack", configuration="conv5_1_simple", role="cloud",
+                      split_point="conv5_1", file="conv5_1_simple.cloud.xnnpack.pte", data_file="cloud_weights.ptd",
+                      data_keys=["aa" * 32, "bb" * 32])
+    write_manifest(tmp_path / "manifest.json", manifest(entry(), remainder))
+    again = load_manifest(tmp_path / "manifest.json")
+    assert again.program(remainder.id).data_keys == ["aa" * 32, "bb" * 32]
+    assert again.program("full.xnnpack").data_file is None
+    data = manifest(entry()).to_json()
+    data["schema_version"] = 2
+    for program in data["programs"]:
+        del program["data_file"], program["data_keys"]
+    (tmp_path / "v2.json").write_text(json.dumps(data))
+    (program,) = load_manifest(tmp_path / "v2.json").programs
+    assert program.data_file is None and program.data_keys is None
+
+
+@pytest.mark.parametrize("data_file, data_keys, message", [
+    ("../weights.ptd", ["aa"], r"\.\."), ("cloud_weights.ptd", None, "without a list of data_keys")])
+def test_a_bad_data_file_is_refused(tmp_path, data_file, data_keys, message):
+    data = manifest(entry()).to_json()
+    data["programs"][0].update(data_file=data_file, data_keys=data_keys)
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=message):
         load_manifest(tmp_path / "manifest.json")

@@ -22,20 +22,25 @@ pytestmark = pytest.mark.slow  # exports programs or drives a real adb server
 ATOL = RTOL = 1e-4
 
 
-def load_program(path: Path):
-    """A callable tensor -> tensor running the program in its own runtime (ExecuTorch or the lite interpreter)."""
+def load_program(path: Path, data_path: Path | None = None):
+    """A callable tensor -> tensor running the program in its own runtime (ExecuTorch or the lite interpreter);
+    `data_path`: the data file holding its weights (cloud remainders)."""
     if path.suffix == ".pte":
         from executorch.runtime import Runtime
 
-        method = Runtime.get().load_program(str(path)).load_method("forward")
+        method = Runtime.get().load_program(str(path), data_path=data_path).load_method("forward")
         return lambda tensor: method.execute([tensor])[0]
     from torch.jit.mobile import _load_for_lite_interpreter
 
     return _load_for_lite_interpreter(str(path))
 
 
-def run_program(path: Path, image: torch.Tensor) -> torch.Tensor:
-    return load_program(path)(image)
+def run_program(path: Path, image: torch.Tensor, data_path: Path | None = None) -> torch.Tensor:
+    return load_program(path, data_path)(image)
+
+
+def data_path_of(manifest_path: Path, entry) -> Path | None:
+    return manifest_path.parent / entry.data_file if entry.data_file else None
 
 
 def eager_programs(config: ExportConfig, manifest_path: Path, manifest) -> dict:
@@ -131,7 +136,10 @@ def test_cloud_programs_complete_the_client(tmp_path):
     with torch.no_grad():
         full_output = model(image.clone())
     feature = run_program(program_file(manifest_path, manifest.program("conv5_2_simple.lite")), image.clone())
-    cloud_output = run_program(program_file(manifest_path, manifest.program("conv5_2_simple.cloud.xnnpack")), feature)
+    simple_cloud = manifest.program("conv5_2_simple.cloud.xnnpack")
+    assert simple_cloud.data_file == "cloud_weights.ptd" and simple_cloud.size_bytes < 100_000  # weights outside
+    cloud_output = run_program(program_file(manifest_path, simple_cloud), feature,
+                               data_path_of(manifest_path, simple_cloud))
     torch.testing.assert_close(cloud_output, full_output, atol=ATOL, rtol=RTOL)
     coefficients = run_program(program_file(manifest_path, manifest.program("conv5_2_reduced.lite")), image.clone())
     reduced_cloud = manifest.program("conv5_2_reduced.cloud.xnnpack")
@@ -139,7 +147,8 @@ def test_cloud_programs_complete_the_client(tmp_path):
     eager = eager_programs(config, manifest_path, manifest)
     with torch.no_grad():
         expected = eager[reduced_cloud.id](coefficients)
-    torch.testing.assert_close(run_program(program_file(manifest_path, reduced_cloud), coefficients), expected,
+    torch.testing.assert_close(run_program(program_file(manifest_path, reduced_cloud), coefficients,
+                                           data_path_of(manifest_path, reduced_cloud)), expected,
                                atol=ATOL, rtol=RTOL)
 
 

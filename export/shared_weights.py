@@ -1,0 +1,169 @@
+"""Cloud remainders whose weights live in one shared ExecuTorch data file (.ptd) beside them.
+
+Every remainder of a model carries most of the same weights (VGG-16's fully connected layers alone are 480 MB).
+ExecuTorch 1.5.1 lets the XNNPACK delegate keep its constants outside the program: tagging the module's
+weights (`delegate_constant_tag` in a node's custom metadata, see tag_constants) makes the delegate put them in
+a named data store under keys that are the sha256 of their bytes, written as a FlatTensor `.ptd` file and
+looked up by key when the program loads (`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal
+keys in every remainder, so the remainders of one folder share one data file: the union of their keys, each blob
+once (`SharedWeights`). A remainder's manifest entry names the data file and the keys it needs (`data_file`,
+`data_keys`).
+
+Measured at full size (python -m scripts.bench_cloud_weights, conv5_1 and pool5 remainders, loaded 2-core VM):
+disk 497 MB shared vs 975 MB self-contained vs 537 MB for one saved model rebuilt on the host; ready to run in
+0.42/0.57 s shared vs 0.49/0.39 s self-contained vs 8.5/6.7 s rebuilt (torch.export and XNNPACK lowering at run
+time); run times alike (76/38 ms shared, 72/32 ms self-contained, 58/27 ms rebuilt); identical outputs. The
+split study's 24 remainders take 1.35 MB of programs and one 544 MB data file instead of 10.8 GB.
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import torch
+from torch import nn
+
+from export.errors import ProgramExportError
+from export.noise import NOISE_OPS
+
+DATA_TAG = "cloud_weights"
+DATA_FILE = f"{DATA_TAG}.ptd"
+BLOB_ALIGNMENT = 16  # XNNPACK's constant alignment (CONSTANT_TENSOR_ALIGNMENT)
+
+
+def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, data_path: Path) -> bytes:
+    """The XNNPACK program of `module` without its delegated weights; those weights are written to the data file
+    `data_path` (straight from the serializer: no copy of them is held in memory)."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
+
+    with torch.no_grad():
+        exported = torch.export.export(module.eval(), (example_input,), strict=False)
+        tagged = tag_constants(exported)
+        compile_config = EdgeCompileConfig(_core_aten_ops_exception_list=list(NOISE_OPS))
+        program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()],
+                                              compile_config=compile_config).to_executorch()
+        program_bytes = program.buffer
+        data = program._tensor_data or {}  # 1.5.1 has no public accessor on ExecutorchProgramManager
+        if tagged and DATA_TAG not in data:
+            raise ProgramExportError(f"{tagged} weights were tagged for {data_path.name} but the program kept them "
+                                     "inside; this executorch version does not externalize them")
+        temporary = data_path.with_name(data_path.name + ".tmp")
+        if DATA_TAG in data:
+            with open(temporary, "wb") as file:
+                data[DATA_TAG].write_to_file(file)
+        else:
+            SharedWeights().write(temporary)
+        temporary.replace(data_path)
+    return program_bytes
+
+
+def tag_constants(exported: torch.export.ExportedProgram) -> int:
+    """Mark every parameter, buffer and constant input of `exported` for the delegate's external data file (the
+    tag the XNNPACK serializer reads); return how many. Done on the lifted graph: executorch's
+    delegate_external_constants_pass_unlifted needs a second torch.export, which drops the tag of modules
+    named by numbers (an nn.Sequential such as the reduced remainder: measured, 0 of its weights tagged)."""
+    signature = exported.graph_signature
+    constants = {**signature.inputs_to_parameters, **signature.inputs_to_buffers,
+                 **signature.inputs_to_lifted_tensor_constants}
+    tagged = 0
+    for node in exported.graph.nodes:
+        if node.op == "placeholder" and node.name in constants:
+            node.meta.setdefault("custom", {})["delegate_constant_tag"] = DATA_TAG
+            tagged += 1
+    return tagged
+
+
+def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tensor, path: Path,
+                                    part_path: Path) -> list[str]:
+    """Write the program to `path` and its weights to the data file `part_path` (both atomically); return the
+    keys of the weights, sorted."""
+    try:
+        program = lower_with_external_weights(module, example_input, part_path)
+    except ProgramExportError:
+        raise
+    except Exception as error:  # lowering raises many error types
+        raise ProgramExportError(f"ExecuTorch export of {path.name} with external weights failed: "
+                                 f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                                 ) from error
+    write_atomically(path, program)
+    return sorted(data_file_keys(part_path))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def _read_table(file: BinaryIO):
+    """The header and the table of contents (keys, segments) of an open .ptd file."""
+    from executorch.extension.flat_tensor.serialize.serialize import FlatTensorHeader, _deserialize_to_flat_tensor
+
+    header = FlatTensorHeader.from_bytes(file.read(8 + FlatTensorHeader.EXPECTED_LENGTH)[8:])
+    if not header.is_valid():
+        raise ProgramExportError(f"{file.name} is not an ExecuTorch data file (.ptd); delete it and re-export")
+    file.seek(0)
+    return header, _deserialize_to_flat_tensor(file.read(header.flatbuffer_offset + header.flatbuffer_size))
+
+
+def read_data_file(path: Path, wanted: Callable[[str], bool] = lambda key: True) -> dict[str, bytes]:
+    """key -> bytes of the blobs of .ptd file `path` whose key is `wanted`, reading only those blobs (the file
+    of a full-size model is 537 MB, and executorch's own reader holds three copies of all of it)."""
+    with open(path, "rb") as file:
+        header, table = _read_table(file)
+        blobs = {}
+        for entry in table.named_data:
+            if wanted(entry.key):
+                segment = table.segments[entry.segment_index]
+                file.seek(header.segment_base_offset + segment.offset)
+                blobs[entry.key] = file.read(segment.size)
+    return blobs
+
+
+def data_file_keys(path: Path) -> set[str]:
+    """The keys a .ptd file holds, read from its table of contents only (empty when it is absent or unreadable)."""
+    try:
+        with open(path, "rb") as file:
+            return {entry.key for entry in _read_table(file)[1].named_data}
+    except (OSError, ValueError, struct.error, RuntimeError, ProgramExportError):
+        return set()
+
+
+class SharedWeights:
+    """The union of remainders' weights by key (a key is the sha256 of its bytes, so equal keys hold equal bytes)."""
+
+    def __init__(self, blobs: dict[str, bytes] | None = None):
+        self.blobs: dict[str, bytes] = dict(blobs or {})
+
+    @classmethod
+    def read(cls, path: Path, keep: set[str] | None = None) -> SharedWeights:
+        """The blobs of data file `path` (only the keys in `keep`, when given); empty when it is absent."""
+        if not Path(path).is_file():
+            return cls()
+        return cls(read_data_file(Path(path), lambda key: keep is None or key in keep))
+
+    def add_file(self, path: Path) -> None:
+        """Add the blobs of another data file (a remainder's own weights) that are not here yet."""
+        self.blobs.update(read_data_file(Path(path), lambda key: key not in self.blobs))
+
+    def keep_only(self, keys: set[str]) -> None:
+        self.blobs = {key: value for key, value in self.blobs.items() if key in keys}
+
+    def write(self, path: Path) -> None:
+        """Write every blob once as a FlatTensor .ptd file, atomically."""
+        from executorch.exir._serialize.data_serializer import DataEntry, DataPayload
+        from executorch.extension.flat_tensor.serialize.serialize import FlatTensorSerializer
+
+        keys = sorted(self.blobs)
+        payload = DataPayload(buffers=[self.blobs[key] for key in keys],
+                              named_data={key: DataEntry(buffer_index=index, alignment=BLOB_ALIGNMENT,
+                                                         tensor_layout=None)
+                                          for index, key in enumerate(keys)})
+        cord = FlatTensorSerializer().serialize(payload)
+        temporary = Path(path).with_name(Path(path).name + ".tmp")
+        with open(temporary, "wb") as file:
+            cord.write_to_file(file)
+        temporary.replace(path)
