@@ -51,9 +51,9 @@ def test_client_then_cloud_equals_the_full_model_at_every_split_point(arch_model
     arch, model = arch_model
     batch = images(2, 1)
     with torch.no_grad():
-        expected = model(batch.clone())
+        expected = torch.cat([model(batch[i:i + 1].clone()) for i in range(2)])  # the graph runs batch 1
         for split in split_point_names(arch):
-            halves = split_model(ARCHITECTURES[arch], model, split)
+            halves = split_model(ARCHITECTURES[arch], model, split, SIZE)
             joined = halves.cloud(halves.client(batch.clone()))
             torch.testing.assert_close(joined, expected, rtol=0, atol=0, msg=f"{arch} split at {split}")
 
@@ -62,10 +62,11 @@ def test_split_points_cover_the_trunk_in_order(arch_model):
     arch, model = arch_model
     names = split_point_names(arch)
     assert len(names) == len(set(names)) and set(ARCHITECTURES[arch].default_splits) <= set(names)
-    last = split_model(ARCHITECTURES[arch], model, names[-1])
-    assert len(last.cloud.features) == 0  # the last split point ends the trunk: only pool and classifier remain
-    first = split_model(ARCHITECTURES[arch], model, names[0])
-    assert len(first.client) + len(first.cloud.features) == len(last.client)
+    cuts = [split_model(ARCHITECTURES[arch], model, name, SIZE).cut for name in names]
+    assert [cut.index for cut in cuts] == list(range(len(names)))
+    flops = [cut.cumulative_flops for cut in cuts]
+    assert flops == sorted(flops) and flops[-1] > flops[0]  # execution order: the client only grows
+    assert len(cuts[-1].output_shape) == 2  # the last cut is in the classifier (after the flatten)
 
 
 @pytest.mark.parametrize("arch", [a for a in ARCHS if a != "vgg16"])
