@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "--seed, or the factory's own)")
     parser.add_argument("--calibration-dir", type=Path, help="folder of images to fit the PCA and calibrate int8 "
                                                              "programs on (default: deterministic synthetic images)")
+    parser.add_argument("--calibration-photos", action="store_true",
+                        help="calibrate the PCA and int8 programs on the real calibration photos shipped with "
+                             "scikit-image and matplotlib, measure int8 on the evaluation photos (export/photos.py)")
     parser.add_argument("--calibration-count", type=int, default=64,
                         help="calibration images for the PCA fit and int8 calibration (default 64)")
     parser.add_argument("--accuracy-count", type=int, default=16,
@@ -115,7 +118,7 @@ def config_from_args(args: argparse.Namespace, listing: bool = False) -> ExportC
         noise_splits=parse_name_list(args.noise_splits, "--noise-splits") if args.noise_splits else None,
         backends=parse_name_list(backends, backends_option), cloud_backends=cloud,
         calibration_dir=args.calibration_dir, calibration_count=args.calibration_count,
-        accuracy_count=args.accuracy_count, model_factory=args.model,
+        accuracy_count=args.accuracy_count, model_factory=args.model, calibration_photos=args.calibration_photos,
     )
 
 

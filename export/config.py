@@ -54,6 +54,7 @@ class ExportConfig:
     calibration_count: int = 64
     calibration_batch_size: int = 8
     accuracy_count: int = 16
+    calibration_photos: bool = False  # calibrate on the real calibration photos, measure on the evaluation ones
     model_factory: str | None = None  # MODULE:CALLABLE of a model brought by the user (export.model_factory)
 
     def __post_init__(self) -> None:
@@ -90,6 +91,8 @@ class ExportConfig:
                               "for a small export of it pass a small --input-size such as 64")
         if self.width_divisor < 1 or any(c % self.width_divisor for c in VGG16_CONV_CHANNELS):
             raise ConfigError(f"width_divisor must divide 64 (e.g. 1, 2, 4, 8, 16), got {self.width_divisor}")
+        if self.calibration_photos and self.calibration_dir is not None:
+            raise ConfigError("--calibration-photos and --calibration-dir both given; pass one")
         if self.calibration_count < 2:
             raise ConfigError(f"calibration_count must be at least 2, got {self.calibration_count}")
         if self.accuracy_count < 1:

@@ -17,6 +17,9 @@ The graph is specialised to batch 1; the halves accept a batch and run it one im
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -202,8 +205,11 @@ def export_graph(model: nn.Module, input_shape: tuple[int, ...]) -> fx.GraphModu
     example = torch.randn(input_shape, generator=torch.Generator().manual_seed(0))
     if _on_meta(model):
         example = example.to("meta")
+    torch_logger = logging.getLogger("torch")
+    level = torch_logger.level
+    torch_logger.setLevel(logging.CRITICAL)  # a failed export logs pages to stderr; the error below is one line
     try:
-        with torch.no_grad():
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             program = torch.export.export(model, (example,))
     except Exception as error:  # torch raises many types (UserError, RuntimeError, shape errors...)
         text = str(error).strip().splitlines()
@@ -212,6 +218,8 @@ def export_graph(model: nn.Module, input_shape: tuple[int, ...]) -> fx.GraphModu
             f"torch.export cannot export this model for input {'x'.join(map(str, input_shape))} "
             f"({type(error).__name__}: {first}); check --input-size and that forward has no data-dependent "
             "control flow") from error
+    finally:
+        torch_logger.setLevel(level)
     graph_module = program.module()
     _make_functional(graph_module)
     outputs = _output_nodes(graph_module)
@@ -352,7 +360,7 @@ def _find_cut_points(graph_module: fx.GraphModule, input_shape: tuple[int, ...],
             used[path] = used.get(path, 0) + 1
             aliases.append(path if used[path] == 1 else f"{path}_{used[path]}")
         value = node.meta.get("val")
-        others = sorted(other.name for other in live if other is not node)
+        others = sorted({_label(other) for other in live if other is not node})
         if others or node not in live or not isinstance(value, torch.Tensor):
             for alias in aliases:
                 branches.setdefault(alias, BranchPoint(alias, tuple(others) or ("a non-tensor value",)))
@@ -361,6 +369,14 @@ def _find_cut_points(graph_module: fx.GraphModule, input_shape: tuple[int, ...],
         cuts.append(CutPoint(name, tuple(a for a in aliases if a != name), node.name, len(cuts),
                              tuple(value.shape), flops.get(node.name, 0)))
     return tuple(cuts), branches
+
+
+def _label(node: fx.Node) -> str:
+    """The innermost module that produced `node` (the model's input is `input`), else the node's name."""
+    if node.op == "placeholder":
+        return "input"
+    calls = _module_calls(node)
+    return calls[-1][1] if calls else node.name
 
 
 def _cumulative_flops(graph_module: fx.GraphModule, input_shape: tuple[int, ...]) -> dict[str, int]:

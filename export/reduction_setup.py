@@ -20,7 +20,12 @@ HELDOUT_SEED_OFFSET = 1_000_003  # held-out synthetic images use seed + this, so
 
 
 def load_calibration(config: ExportConfig) -> CalibrationSet:
-    """The configured calibration folder, or the synthetic set seeded by the model seed."""
+    """The calibration photos (export.photos), the configured calibration folder, or the synthetic set seeded by
+    the model seed."""
+    if config.calibration_photos:
+        from export.photos import calibration_set
+
+        return calibration_set(config.calibration_count, config.input_size)
     if config.calibration_dir is not None:
         return load_calibration_dir(config.calibration_dir, config.calibration_count, config.input_size)
     return synthetic_calibration(config.calibration_count, config.input_size, config.seed)
@@ -28,7 +33,12 @@ def load_calibration(config: ExportConfig) -> CalibrationSet:
 
 def load_heldout(config: ExportConfig) -> CalibrationSet:
     """Images for the int8 accuracy figures, never among the calibration ones: the next `accuracy_count` images
-    of the calibration folder, or (folder exhausted, or no folder) synthetic images of another seed."""
+    of the calibration folder, or (folder exhausted, or no folder) synthetic images of another seed; with
+    calibration photos, the evaluation photos (export.photos)."""
+    if config.calibration_photos:
+        from export.photos import heldout_set
+
+        return heldout_set(config.input_size)
     if config.calibration_dir is not None and len(image_paths(config.calibration_dir)) > config.calibration_count:
         return load_calibration_dir(config.calibration_dir, config.accuracy_count, config.input_size,
                                     skip=config.calibration_count)

