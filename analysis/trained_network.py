@@ -108,9 +108,9 @@ def plot_agreement(rows: list[SplitRow], out_dir: Path) -> Path:
     labels = [row.configuration for row in rows]
     axis.plot(x, [r.int8_top1 for r in rows], "o-", color="#4C72B0", label="trained: top-1 agreement")
     axis.plot(x, [r.int8_top5 for r in rows], "s--", color="#4C72B0", label="trained: top-5 overlap")
-    if all(r.twin_top1 is not None for r in rows):
-        axis.plot(x, [r.twin_top1 for r in rows], "o-", color="#C44E52", label="random twin: top-1 agreement")
-        axis.plot(x, [r.twin_top5 for r in rows], "s--", color="#C44E52", label="random twin: top-5 overlap")
+    if all(r.twin_top1 is not None and r.twin_top5 is not None for r in rows):
+        axis.plot(x, [r.twin_top1 or 0.0 for r in rows], "o-", color="#C44E52", label="random twin: top-1 agreement")
+        axis.plot(x, [r.twin_top5 or 0.0 for r in rows], "s--", color="#C44E52", label="random twin: top-5 overlap")
     axis.set_ylim(0, 1.05)
     axis.set_xticks(list(x), labels, rotation=30, fontsize=8)
     axis.set_ylabel("int8 vs fp32 (fraction of crops)")

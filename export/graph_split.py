@@ -167,7 +167,8 @@ class _Recorder(fx.Interpreter):
     def __init__(self, module: fx.GraphModule, nodes: dict[str, str],
                  perturb: Callable[[str, torch.Tensor], torch.Tensor] | None):
         super().__init__(module)
-        self.nodes, self.perturb, self.values = nodes, perturb, {}
+        self.nodes, self.perturb = nodes, perturb
+        self.values: dict[str, torch.Tensor] = {}
 
     def run_node(self, n: fx.Node):
         result = super().run_node(n)
@@ -230,7 +231,7 @@ def export_graph(model: nn.Module, input_shape: tuple[int, ...]) -> fx.GraphModu
 
 
 def _on_meta(module: nn.Module) -> bool:
-    tensor = next(iter(module.parameters()), None)
+    tensor: torch.Tensor | None = next(iter(module.parameters()), None)
     if tensor is None:
         tensor = next(iter(module.buffers()), None)
     return tensor is not None and tensor.device.type == "meta"
@@ -295,7 +296,7 @@ def _rebuild(root: fx.GraphModule, nodes: Iterable[fx.Node], start: fx.Node | No
     started = start is None
     for node in nodes:
         if node.op == "get_attr":
-            env[node] = graph.get_attr(node.target)
+            env[node] = graph.get_attr(str(node.target))
             continue
         if not started:
             if node is start:

@@ -51,12 +51,12 @@ def build_from_factory(spec: FactorySpec, num_classes: int | None, input_size: i
     except Exception as error:  # ImportError, or whatever the module raises while importing
         raise ModelFactoryError(f"--model {spec.text}: module {spec.module!r} cannot be imported "
                                 f"({type(error).__name__}: {error}); check the name and PYTHONPATH") from None
-    factory = module
+    factory: object = module
     for part in spec.callable.split("."):
         factory = getattr(factory, part, None)
         if factory is None:
             raise ModelFactoryError(f"--model {spec.text}: {spec.module} has no attribute {spec.callable!r}")
-    if not callable(factory):
+    if not callable(factory):  # noqa: B004 - any callable will do
         raise ModelFactoryError(f"--model {spec.text}: {spec.callable} is not callable; name a function or class "
                                 "that returns an nn.Module")
     kwargs = _declared_kwargs(factory, {"num_classes": num_classes, "input_size": input_size})

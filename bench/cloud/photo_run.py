@@ -117,8 +117,8 @@ def run_photos_on_device(manifest: LoadedManifest, program_ids: list[str], photo
 
 def _photo_outcome(photo: PhotoInput, program: Program, remainder: Program | None,
                    remainders: dict[str, HostProgram], outcome) -> PhotoOutcome:
-    common = {"photo": photo.name, "program_id": program.program_id, "configuration": program.configuration,
-              "backend": program.backend, "remainder_id": remainder.program_id if remainder else None}
+    common: dict = {"photo": photo.name, "program_id": program.program_id, "configuration": program.configuration,
+                    "backend": program.backend, "remainder_id": remainder.program_id if remainder else None}
     if outcome.status != "ok":
         message = (outcome.runner or {}).get("message") or outcome.stderr[-300:]
         return PhotoOutcome(**common, status=outcome.status, logits=None, device_output_bytes=0,
