@@ -3,15 +3,16 @@ cut points its graph offers, on real photographs, on a device, fp32 and int8, be
 
 Steps (each one's output lands in --out):
 1. export: the trained network through `--model export.trained:efficientnet_lite0` (clients and full model as
-   xnnpack and xnnpack_int8, remainders as xnnpack; int8 calibrated on the calibration photos only), and the
-   random-weight twin `export.trained:efficientnet_lite0_random` the same way;
+   xnnpack and xnnpack_int8, remainders as xnnpack; int8 calibrated on the calibration photos only);
 2. sweep: every full and client program on the device (pinned core, one thread): client time and memory;
 3. photos on the device: every evaluation photo through each client on the device and its remainder on this
    host (the device's own bytes), and through the full programs on the device; top-5 against the full fp32
    model (eager, on this host);
-4. int8 on crops: seeded crops and flips of the evaluation photos through int8 client + fp32 remainder (and the
-   int8 full program) against the fp32 full program, on this host's ExecuTorch runtime: top-1 agreement and
-   top-5 overlap per split point, trained and random twin.
+4. int8 on crops: seeded crops and flips of the evaluation photos through the PT2E-converted int8 client (the
+   module the .pte is lowered from, run by PyTorch on this host; calibrated on the calibration photos only) and
+   the fp32 remainder, and through the converted full model, against the fp32 model: top-1 agreement and top-5
+   overlap per split point, for the trained network and its random-weight twin
+   (`export.trained:efficientnet_lite0_random`, same calibration, same crops).
 Writes trained_study.json (formats/trained_study.py); `python -m analysis` turns it into the report section.
 
 Usage: PYTHONPATH=$PWD .venv/bin/python scripts/trained_study.py --out artifacts/trained [--serial loopback]
@@ -34,16 +35,22 @@ if str(REPO) not in sys.path:
 
 from bench.adb.reconnect import DeviceLink  # noqa: E402
 from bench.adb.target import device_connector  # noqa: E402
-from bench.cloud.host_runtime import HostProgram  # noqa: E402
 from bench.cloud.photo_run import PhotoInput, run_photos_on_device  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
 from bench.sweep.programs import load_manifest_file  # noqa: E402
 from export.config import ExportConfig, parse_name_list  # noqa: E402
 from export.errors import ExportError  # noqa: E402
-from export.photos import CROPS_SEED, evaluation_crops, evaluation_set, imagenet_class_names  # noqa: E402
+from export.photos import (  # noqa: E402
+    CROPS_SEED,
+    calibration_set,
+    evaluation_crops,
+    evaluation_set,
+    imagenet_class_names,
+)
 from export.pipeline import MANIFEST_NAME, run_export  # noqa: E402
+from export.trained import efficientnet_lite0, efficientnet_lite0_random  # noqa: E402
 from formats.errors import FormatError  # noqa: E402
-from formats.manifest import load_manifest, program_file  # noqa: E402
+from formats.manifest import load_manifest  # noqa: E402
 from formats.trained_study import TrainedStudy, write_trained_study  # noqa: E402
 
 TRAINED = "export.trained:efficientnet_lite0"
@@ -58,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--serial", default="loopback", help="device (default loopback; loopback-arm64 works too)")
     parser.add_argument("--splits", help="split points (default: the graph's three defaults, past 50/75/90%% "
                                          "of the FLOPs)")
-    parser.add_argument("--crops-per-photo", type=int, default=50, help="crops per evaluation photo (default 50)")
+    parser.add_argument("--crops-per-photo", type=int, default=40, help="crops per evaluation photo (default 40)")
     parser.add_argument("--calibration-count", type=int, default=32)
     parser.add_argument("--iterations", type=int, default=10, help="timed inferences per sweep launch")
     parser.add_argument("--skip-sweep", action="store_true", help="no timing sweep (photos and int8 only)")
@@ -85,22 +92,24 @@ def agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> dict:
     return {"count": len(top1), "top1_agreement": float(np.mean(top1)), "top5_overlap": float(np.mean(overlap))}
 
 
-def int8_on_crops(manifest_path: Path, crops: torch.Tensor) -> dict[str, dict]:
-    """Per configuration ('full' and each split): int8 (client int8 + remainder fp32) against the fp32 full
-    program, on this host's ExecuTorch runtime."""
-    manifest = load_manifest(manifest_path)
+def int8_on_crops(model: torch.nn.Module, splits: tuple[str, ...], calibration: torch.Tensor,
+                  crops: torch.Tensor) -> dict[str, dict]:
+    """Per configuration ('full' and each split): the PT2E int8 part (+ fp32 remainder) against fp32."""
+    from export.graph_split import trace_model
+    from export.quantization import quantize_pt2e
 
-    def program(program_id: str) -> HostProgram:
-        return HostProgram.load(program_file(manifest_path, manifest.program(program_id)))
-
-    inputs = [crop.unsqueeze(0).numpy() for crop in crops]
-    full = program("full.xnnpack")
-    reference = [full.run(x) for x in inputs]
-    figures = {"full": agreement(reference, [program("full.xnnpack_int8").run(x) for x in inputs])}
-    for entry in manifest.programs:
-        if entry.role == "client" and entry.backend == "xnnpack_int8":
-            client, remainder = program(entry.id), program(f"{entry.configuration}.cloud.xnnpack")
-            figures[entry.split_point] = agreement(reference, [remainder.run(client.run(x)) for x in inputs])
+    graph = trace_model(model, crops.shape[-1])
+    singles = [crops[i:i + 1] for i in range(crops.shape[0])]
+    calibration_inputs = [calibration[i:i + 1] for i in range(calibration.shape[0])]
+    with torch.no_grad():
+        reference = [model(x).numpy() for x in singles]
+        converted = quantize_pt2e(model, singles[0], calibration_inputs, "full")
+        figures = {"full": agreement(reference, [converted(x).numpy() for x in singles])}
+        for split in splits:
+            halves = graph.split(split)
+            client = quantize_pt2e(halves.client, singles[0], calibration_inputs, split)
+            figures[split] = agreement(reference, [halves.remainder(client(x)).numpy() for x in singles])
+            print(f"  int8 {split}: {figures[split]}", file=sys.stderr, flush=True)
     return figures
 
 
@@ -117,8 +126,6 @@ def sweep(manifest_path: Path, serial: str, results: Path, iterations: int) -> P
 
 def photos_on_device(manifest_path: Path, serial: str, work: Path) -> tuple[list, list[str], list[np.ndarray]]:
     """(outcomes, photo names, eager fp32 logits per photo) for every evaluation photo on the device."""
-    from export.trained import efficientnet_lite0
-
     images, names = evaluation_set(224)
     with torch.no_grad():
         model = efficientnet_lite0()
@@ -146,12 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         print("export: trained EfficientNet-Lite0", file=sys.stderr)
         trained = export(TRAINED, args.out / "export", splits, args.calibration_count)
         chosen = tuple(dict.fromkeys(e.split_point for e in load_manifest(trained).programs if e.split_point))
-        print("export: random-weight twin", file=sys.stderr)
-        twin = export(TWIN, args.out / "export_twin", chosen, args.calibration_count)
         export_s = time.perf_counter() - started
         crops, crop_names = evaluation_crops(args.crops_per_photo, 224, CROPS_SEED)
-        print(f"int8 on {len(crop_names)} crops (host runtime)", file=sys.stderr)
-        int8_trained, int8_twin = int8_on_crops(trained, crops), int8_on_crops(twin, crops)
+        calibration = calibration_set(args.calibration_count, 224).images
+        print(f"int8 on {len(crop_names)} crops (PT2E-converted modules on this host)", file=sys.stderr)
+        int8_trained = int8_on_crops(efficientnet_lite0(), chosen, calibration, crops)
+        int8_twin = int8_on_crops(efficientnet_lite0_random(), chosen, calibration, crops)
         run_folder = None
         if not args.skip_sweep:
             print(f"sweep on {args.serial}", file=sys.stderr)
@@ -177,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                     "logits_max_abs_diff": float(np.max(np.abs(outcome.logits - ref)))}
         photo_rows.append(row)
     study = TrainedStudy(model=TRAINED, twin=TWIN, serial=args.serial, splits=list(chosen),
-                         manifest=str(trained), twin_manifest=str(twin),
+                         manifest=str(trained), twin_manifest="",
                          run_folder=str(run_folder) if run_folder else None,
                          evaluation_photos=names, crops=len(crop_names), crops_seed=CROPS_SEED,
                          int8_trained=int8_trained, int8_twin=int8_twin, photos=photo_rows,
