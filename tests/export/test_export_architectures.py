@@ -191,3 +191,23 @@ def test_default_splits_and_k_follow_the_architecture(tmp_path):
     assert config.splits == ("block3", "block5", "block7") and [config.k_for(s) for s in config.splits] == [8, 6, 4]
     with pytest.raises(ConfigError, match=r"no default k for split point 'block2'; pass --k block2=N"):
         ExportConfig(out_dir=tmp_path, arch="efficientnet_b0", splits=("block2",))
+
+
+# The names split points had when each architecture was cut by hand-written code; manifests and commands use them.
+NAMES_BEFORE_THE_GRAPH = {
+    "vgg16": ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1", "conv3_2", "conv3_3", "pool3",
+              "conv4_1", "conv4_2", "conv4_3", "pool4", "conv5_1", "conv5_2", "conv5_3", "pool5"],
+    "resnet18": ["stem", "layer1_0", "layer1", "layer2_0", "layer2", "layer3_0", "layer3", "layer4_0", "layer4"],
+    "resnet50": ["stem", "layer1_0", "layer1_1", "layer1", "layer2_2", "layer2", "layer3_4",
+                 "layer3", "layer4_1", "layer4"],
+    "mobilenet_v2": [f"block{i}" for i in range(19)],
+    "mobilenet_v3_large": [f"block{i}" for i in range(17)],
+    "efficientnet_b0": [f"block{i}" for i in range(9)],
+}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_the_graph_offers_every_split_point_the_hand_written_cuts_had_in_the_same_order(arch):
+    names = split_point_names(arch)
+    before = NAMES_BEFORE_THE_GRAPH[arch]
+    assert [name for name in names if name in before] == before
