@@ -1,4 +1,4 @@
-"""The trained network end to end on the loopback device: a real photo in, the client of EfficientNet-Lite0 on
+"""The trained network end to end on the loopback device: a real photo (the coffee cup) in, the client of EfficientNet-Lite0 on
 the device, its remainder on the host on the device's own bytes, and the predicted class equal to the fp32 full
 model's, for the fp32 and the int8 client (int8 calibrated on the calibration photos only); on the arm64
 loopback device too (the aarch64 runner under qemu, fp32)."""
@@ -19,7 +19,7 @@ from export.trained import efficientnet_lite0
 
 pytestmark = pytest.mark.slow
 SPLIT = "_blocks.7"  # mid-network, the end of an MBConv block whose input is not carried along
-CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+ESPRESSO = 967  # ImageNet class of the coffee photo: the trained network gives it p = 0.84 (margin 2.4 logits)
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +34,15 @@ def trained_export(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cat_photo():
+def coffee_photo():
+    """The evaluation photo with the clearest top-1 (the cat's top two, Egyptian cat and tabby, are 0.2 logits
+    apart: int8 may swap them, which says nothing about the split)."""
     images, names = evaluation_set(224)
-    index = names.index("chelsea")
+    index = names.index("coffee")
     image = images[index:index + 1]
     with torch.no_grad():
         reference = efficientnet_lite0()(image).reshape(-1)
-    return PhotoInput("chelsea", image.numpy()), reference
+    return PhotoInput("coffee", image.numpy()), reference
 
 
 def run_on(serial: str, manifest_path, program_ids, photo, tmp_path):
@@ -55,9 +57,9 @@ def run_on(serial: str, manifest_path, program_ids, photo, tmp_path):
 
 
 def test_a_real_photo_through_the_device_client_and_host_remainder_gives_the_full_models_class(
-        trained_export, cat_photo, host_runner_bundle, tmp_path):
-    photo, reference = cat_photo
-    assert int(reference.argmax()) in CAT_CLASSES  # the trained network sees the cat
+        trained_export, coffee_photo, host_runner_bundle, tmp_path):
+    photo, reference = coffee_photo
+    assert int(reference.argmax()) == ESPRESSO  # the trained network sees the espresso
     outcomes = run_on("loopback", trained_export, [f"{SPLIT}_simple.xnnpack", f"{SPLIT}_simple.xnnpack_int8"],
                       photo, tmp_path)
     assert [o.status for o in outcomes] == ["ok", "ok"], [o.message for o in outcomes]
@@ -73,11 +75,11 @@ def test_a_real_photo_through_the_device_client_and_host_remainder_gives_the_ful
     assert not torch.equal(torch.from_numpy(int8.logits), torch.from_numpy(fp32.logits))  # int8 really ran
 
 
-def test_the_same_on_the_arm64_loopback_device(trained_export, cat_photo, host_runner_bundle, tmp_path):
+def test_the_same_on_the_arm64_loopback_device(trained_export, coffee_photo, host_runner_bundle, tmp_path):
     from android_bundle_builds import ensure_android_bundle
 
     ensure_android_bundle("arm64-v8a")
-    photo, reference = cat_photo
+    photo, reference = coffee_photo
     (outcome,) = run_on("loopback-arm64", trained_export, [f"{SPLIT}_simple.xnnpack"], photo, tmp_path)
     assert outcome.status == "ok", outcome.message
     assert int(outcome.logits.argmax()) == int(reference.argmax())
