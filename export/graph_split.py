@@ -154,13 +154,40 @@ class ModelGraph:
         """
         wanted = {self.cut_point(name).node: name for name in names}
         collected: dict[str, list[torch.Tensor]] = {name: [] for name in wanted.values()}
+        probe = None if perturb is not None else _probe(self.graph_module, list(wanted))
         with torch.no_grad():
             for index in range(images.shape[0]):
-                recorder = _Recorder(self.graph_module, wanted, perturb)
-                recorder.run(images[index:index + 1])
-                for node, value in recorder.values.items():
+                image = images[index:index + 1]
+                if probe is not None:
+                    values = dict(zip(wanted, probe(image), strict=True))
+                else:
+                    recorder = _Recorder(self.graph_module, wanted, perturb)
+                    recorder.run(image)
+                    values = recorder.values
+                for node, value in values.items():
                     collected[wanted[node]].append(value.flatten(1).clone())
         return {name: torch.cat(parts) for name, parts in collected.items()}
+
+
+def _probe(graph_module: fx.GraphModule, node_names: list[str]) -> fx.GraphModule:
+    """A GraphModule returning the values of `node_names` (in that order), run only as deep as the deepest."""
+    graph = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    remaining = set(node_names)
+    for node in graph_module.graph.nodes:
+        if node.op == "get_attr":
+            env[node] = graph.get_attr(str(node.target))
+        elif node.op == "placeholder":
+            env[node] = graph.placeholder("x")
+        elif node.op == "call_function":
+            env[node] = graph.node_copy(node, lambda arg: env[arg])
+        remaining.discard(node.name)
+        if not remaining:
+            break
+    by_name = {node.name: new for node, new in env.items()}
+    graph.output(tuple(by_name[name] for name in node_names))
+    graph.eliminate_dead_code()
+    return fx.GraphModule(graph_module, graph).eval()
 
 
 class _Recorder(fx.Interpreter):
