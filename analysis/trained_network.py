@@ -155,6 +155,9 @@ def render_section(study: TrainedStudy, figure: Path, out_dir: Path) -> str:
     ok = [row for row in study.photos if row["status"] == "ok"]
     fp32_e2e = [row for row in ok if row["backend"] == "xnnpack"]
     agreeing = sum(1 for row in fp32_e2e if row["top1_equal"])
+    int8_e2e = [row for row in ok if row["backend"] == "xnnpack_int8"]
+    int8_agreeing = sum(1 for row in int8_e2e if row["top1_equal"])
+    int8_overlap = sum(row["top5_overlap"] for row in int8_e2e) / len(int8_e2e) if int8_e2e else None
     parts = [
         "## Trained network",
         "",
@@ -166,8 +169,10 @@ def render_section(study: TrainedStudy, figure: Path, out_dir: Path) -> str:
         f"(seed {study.crops_seed}), beside the same network with random weights (`{study.twin}`).",
         "",
         f"End to end on the device (fp32 clients and full program): {agreeing} of {len(fp32_e2e)} photo runs give "
-        "the full fp32 model's top-1 class; "
-        f"{len(study.photos) - len(ok)} of {len(study.photos)} runs were not ok.",
+        "the full fp32 model's top-1 class"
+        + (f"; with int8 programs on the device {int8_agreeing} of {len(int8_e2e)} do (mean top-5 overlap "
+           f"{int8_overlap:.2f})" if int8_e2e and int8_overlap is not None else "")
+        + f"; {len(study.photos) - len(ok)} of {len(study.photos)} runs were not ok.",
         "",
         table,
         "",
