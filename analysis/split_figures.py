@@ -35,14 +35,16 @@ def plot_split_latency(study: SplitStudy, out_dir: Path) -> FigureFiles:
             values = list(table[part])
             axis.bar(range(len(table)), values, bottom=bottom, color=colour, label=PART_LABELS[part])
             bottom = [b + v for b, v in zip(bottom, values)]
-        axis.set_ylim(0, max(bottom) * 1.08)
+        # log axis: the first splits' minutes and the decision region's milliseconds both stay readable
+        axis.set_yscale("log")
+        axis.set_ylim(max(min(bottom) * 0.5, 1e-3), max(bottom) * 2)
         best = min(range(len(bottom)), key=bottom.__getitem__)
         axis.annotate("best", (best, bottom[best]), ha="center", va="bottom", fontsize=8)
         kind = "measured" if profile.measured else "formula"
         axis.set_title(f"{profile.name} ({profile.uplink_mbit_s:.3g} Mbit/s up, {profile.rtt_ms:.3g} ms RTT; {kind})",
                        fontsize=9)
         axis.set_xticks(range(len(labels)), labels, rotation=70, fontsize=7)
-        axis.set_ylabel("end-to-end latency (ms)")
+        axis.set_ylabel("end-to-end latency (ms, log scale)")
         if index == 0:
             axis.legend(fontsize=7)
     figure.suptitle("End-to-end latency per configuration (float32 features; † = the paper's split points)",

@@ -1,20 +1,21 @@
-"""The CNNs the export stage knows, and where each can be split.
+"""The CNNs the export stage knows by name, their default split points, and the names the project gives them.
 
-Every architecture is described the same way: an ordered list of *segments* (a split point name and the layers
-that end at it) that together make up the convolutional trunk, then a global pool and the classifier. A client
-runs the segments up to and including its split point; the cloud remainder runs the rest, the pool, flatten and
-the classifier (export.split_model). Split point names:
+Split points come from the model's exported graph (export.graph_split), as for any model given with --model;
+nothing here says where a network can be cut. What an architecture adds is a *rename* from graph names (module
+paths) to the names the project used before the graph did the cutting, so that existing manifests, result
+files and commands keep their meaning:
 
-- vgg16: Caffe's names, `conv1_1 ... conv5_3`, `pool1 ... pool5` (a conv split includes its ReLU).
-- resnet18, resnet50: `stem` (conv1, bn1, relu, maxpool), then one split point per residual block:
-  `layer<i>_<j>` is block j of layer i, and the last block of a layer is named `layer<i>` (the layer's end).
-- mobilenet_v2, mobilenet_v3_large, efficientnet_b0: `block<i>` is `features[i]` of the torchvision model
-  (block0 is the stem convolution, the last block the final 1x1 convolution; an EfficientNet block is a stage
-  of several MBConv blocks).
+- vgg16: Caffe's names, `conv1_1 ... conv5_3` (the ReLU after the convolution, `features.1` ...), `pool1 ...
+  pool5`; the convolution before its ReLU keeps its graph name (`features.0`).
+- resnet18, resnet50: `stem` (the max pool), `layer<i>_<j>` for block j of layer i, `layer<i>` for the last one.
+- mobilenet_v2, mobilenet_v3_large, efficientnet_b0: `block<i>` for `features.<i>` (an EfficientNet block is a
+  stage of several MBConv blocks, whose own ends keep their graph names, `features.2.0`).
+Every other cut point the graph offers keeps its graph name (`avgpool`, `flatten`, `features.2.conv.0` ...).
 """
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -23,15 +24,17 @@ from torch import nn
 from torchvision import models as tv
 
 from export.errors import ConfigError
+from export.graph_split import ModelGraph, trace_model
 from export.models import ModelShape, build_vgg16, seeded_vgg16, set_batchnorm_statistics
-from export.split_points import DEFAULT_SPLIT_POINTS, split_point_ends
+from export.split_points import DEFAULT_SPLIT_POINTS, vgg16_feature_names
 
-Segment = tuple[str, list[nn.Module]]
+# Names of the split points are checked on a small model of the architecture (names do not depend on size).
+NAMING_INPUT_SIZE = 64
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """How to build one CNN (random weights from the torch RNG) and cut it into segments, pool and classifier.
+    """How to build one CNN (random weights from the torch RNG) and what its graph's cut points are called.
 
     `default_splits` and `default_k` give the three split points (and PCA sizes) exported when no --splits is
     given: late in the trunk, as conv5_1/5_2/5_3 are for VGG-16.
@@ -39,35 +42,31 @@ class Architecture:
 
     name: str
     build: Callable[[int], nn.Module]  # num_classes -> model in eval mode
-    segments: Callable[[nn.Module], list[Segment]]
-    pool: Callable[[nn.Module], nn.Module]
-    classifier: Callable[[nn.Module], nn.Module]
+    rename: Callable[[str], str | None]
     default_splits: tuple[str, ...]
     default_k: Mapping[str, int]
 
 
-def _vgg16_segments(model: nn.Module) -> list[Segment]:
-    layers, segments, start = list(model.features), [], 0
-    for name, end in split_point_ends(model.features).items():
-        segments.append((name, layers[start:end]))
-        start = end
-    if start != len(layers):
-        raise ConfigError("this VGG-16 has layers after pool5; it is not torchvision's layout")
-    return segments
+_VGG16_NAMES = vgg16_feature_names()
 
 
-def _resnet_segments(model: nn.Module) -> list[Segment]:
-    segments: list[Segment] = [("stem", [model.conv1, model.bn1, model.relu, model.maxpool])]
-    for index in range(1, 5):
-        blocks = list(getattr(model, f"layer{index}"))
-        for position, block in enumerate(blocks):
-            name = f"layer{index}" if position == len(blocks) - 1 else f"layer{index}_{position}"
-            segments.append((name, [block]))
-    return segments
+def _vgg16_name(path: str) -> str | None:
+    match = re.fullmatch(r"features\.(\d+)", path)
+    return _VGG16_NAMES.get(int(match.group(1))) if match else None
 
 
-def _features_segments(model: nn.Module) -> list[Segment]:
-    return [(f"block{index}", [block]) for index, block in enumerate(model.features)]
+def _resnet_name(path: str) -> str | None:
+    if path == "maxpool":
+        return "stem"
+    if re.fullmatch(r"layer\d", path):
+        return path
+    match = re.fullmatch(r"layer(\d)\.(\d+)", path)
+    return f"layer{match.group(1)}_{match.group(2)}" if match else None
+
+
+def _features_name(path: str) -> str | None:
+    match = re.fullmatch(r"features\.(\d+)", path)
+    return f"block{match.group(1)}" if match else None
 
 
 def _torchvision(constructor: Callable[..., nn.Module]) -> Callable[[int], nn.Module]:
@@ -80,21 +79,17 @@ def _vgg16_build(num_classes: int) -> nn.Module:
 
 ARCHITECTURES: dict[str, Architecture] = {
     arch.name: arch for arch in (
-        Architecture("vgg16", _vgg16_build, _vgg16_segments, lambda m: m.avgpool, lambda m: m.classifier,
+        Architecture("vgg16", _vgg16_build, _vgg16_name,
                      DEFAULT_SPLIT_POINTS, {"conv5_1": 8, "conv5_2": 6, "conv5_3": 4}),
-        Architecture("resnet18", _torchvision(tv.resnet18), _resnet_segments, lambda m: m.avgpool, lambda m: m.fc,
+        Architecture("resnet18", _torchvision(tv.resnet18), _resnet_name,
                      ("layer2", "layer3", "layer4"), {"layer2": 8, "layer3": 6, "layer4": 4}),
-        Architecture("resnet50", _torchvision(tv.resnet50), _resnet_segments, lambda m: m.avgpool, lambda m: m.fc,
+        Architecture("resnet50", _torchvision(tv.resnet50), _resnet_name,
                      ("layer2", "layer3", "layer4"), {"layer2": 8, "layer3": 6, "layer4": 4}),
-        # MobileNetV2.forward pools with F.adaptive_avg_pool2d(x, (1, 1)); the module runs the same op.
-        Architecture("mobilenet_v2", _torchvision(tv.mobilenet_v2), _features_segments,
-                     lambda m: nn.AdaptiveAvgPool2d((1, 1)), lambda m: m.classifier,
+        Architecture("mobilenet_v2", _torchvision(tv.mobilenet_v2), _features_name,
                      ("block6", "block13", "block17"), {"block6": 8, "block13": 6, "block17": 4}),
-        Architecture("mobilenet_v3_large", _torchvision(tv.mobilenet_v3_large), _features_segments,
-                     lambda m: m.avgpool, lambda m: m.classifier,
+        Architecture("mobilenet_v3_large", _torchvision(tv.mobilenet_v3_large), _features_name,
                      ("block6", "block12", "block15"), {"block6": 8, "block12": 6, "block15": 4}),
-        Architecture("efficientnet_b0", _torchvision(tv.efficientnet_b0), _features_segments,
-                     lambda m: m.avgpool, lambda m: m.classifier,
+        Architecture("efficientnet_b0", _torchvision(tv.efficientnet_b0), _features_name,
                      ("block3", "block5", "block7"), {"block3": 8, "block5": 6, "block7": 4}),
     )
 }
@@ -108,36 +103,32 @@ def get_architecture(name: str) -> Architecture:
     return ARCHITECTURES[name]
 
 
+def architecture_graph(arch: str, model: nn.Module, input_size: int) -> ModelGraph:
+    """The exported graph of `model` (an `arch` network) with the project's names for its cut points."""
+    return trace_model(model, input_size, get_architecture(arch).rename)
+
+
 @functools.cache
+def _naming_graph(arch: str) -> ModelGraph:
+    shape = ModelShape(2, NAMING_INPUT_SIZE, 16 if arch == "vgg16" else 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = build_vgg16(shape) if arch == "vgg16" else get_architecture(arch).build(2)
+    return architecture_graph(arch, model, NAMING_INPUT_SIZE)
+
+
 def split_point_names(arch: str) -> tuple[str, ...]:
-    """Every split point of `arch`, from the input side to the output side (built on the meta device)."""
-    architecture = get_architecture(arch)
-    with torch.device("meta"):
-        model = architecture.build(2)
-    return tuple(name for name, _ in architecture.segments(model))
+    """Every split point of `arch`, from the input side to the output side (found in a small model's graph)."""
+    return _naming_graph(arch).names
 
 
 def check_arch_split_point(arch: str, name: str) -> str:
-    """`name` if `arch` has that split point; ConfigError listing the ones it has otherwise."""
-    names = split_point_names(arch)
-    if name not in names:
-        raise ConfigError(f"unknown split point {name!r}; valid split points: {', '.join(names)} "
-                          f"(those of {arch}; `python -m export --arch {arch} --splits list` shows them)")
-    return name
-
-
-def split_point_shapes(arch: str, input_size: int) -> list[tuple[str, tuple[int, ...]]]:
-    """(split point, client output shape) for every split point at `input_size` pixels (computed on meta)."""
-    architecture = get_architecture(arch)
-    shapes = []
-    with torch.device("meta"), torch.no_grad():
-        model = architecture.build(2)
-        activation = torch.empty(1, 3, input_size, input_size)
-        for name, layers in architecture.segments(model):
-            for layer in layers:
-                activation = layer(activation)
-            shapes.append((name, tuple(activation.shape)))
-    return shapes
+    """`name` if `arch` has that split point; ConfigError saying why not otherwise (unknown, inside a branch)."""
+    try:
+        return _naming_graph(arch).cut_point(name).name
+    except ConfigError as error:
+        raise ConfigError(f"{error} (those of {arch}; `python -m export --arch {arch} --splits list` shows "
+                          "their shapes)") from None
 
 
 def seeded_model(arch: str, shape: ModelShape, seed: int) -> nn.Module:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from export.architectures import DEFAULT_ARCH, check_arch_split_point, get_architecture
 from export.errors import ConfigError
+from export.model_factory import parse_factory
 from formats.backends import BACKEND_TABLE, DEFAULT_EXPORT_BACKENDS
 
 BACKENDS: tuple[str, ...] = DEFAULT_EXPORT_BACKENDS  # the ones exported when --backends is not given
@@ -38,7 +39,7 @@ class ExportConfig:
     """
 
     out_dir: Path
-    num_classes: int = 2
+    num_classes: int | None = 2  # None: a --model factory's own head
     input_size: int = 224
     width_divisor: int = 1
     seed: int = 0
@@ -58,6 +59,8 @@ class ExportConfig:
     accuracy_count: int = 16
     program_store: Path | None = None
     workers: int | None = None
+    calibration_photos: bool = False  # calibrate on the real calibration photos, measure on the evaluation ones
+    model_factory: str | None = None  # MODULE:CALLABLE of a model brought by the user (export.model_factory)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out_dir", Path(self.out_dir))
@@ -68,9 +71,12 @@ class ExportConfig:
         if self.program_store is not None:
             object.__setattr__(self, "program_store", Path(self.program_store))
         object.__setattr__(self, "k_by_split", dict(self.k_by_split))
-        architecture = get_architecture(self.arch)
-        if self.splits is None:
-            object.__setattr__(self, "splits", architecture.default_splits)
+        if self.model_factory is not None:
+            parse_factory(self.model_factory)
+            if self.splits is None:
+                object.__setattr__(self, "splits", ())  # the graph's defaults, chosen once it is built
+        elif self.splits is None:
+            object.__setattr__(self, "splits", get_architecture(self.arch).default_splits)
         for name in ("splits", "backends", "cloud_backends"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.noise_splits is not None:
@@ -81,15 +87,19 @@ class ExportConfig:
         self._check_noise()
 
     def _check_sizes(self) -> None:
-        if self.num_classes < 1:
+        if self.num_classes is None and self.model_factory is None:
+            raise ConfigError("num_classes is needed for a built-in architecture; pass --num-classes N")
+        if self.num_classes is not None and self.num_classes < 1:
             raise ConfigError(f"num_classes must be at least 1, got {self.num_classes}")
         if self.input_size < MIN_INPUT_SIZE:
             raise ConfigError(f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.input_size}")
-        if self.arch != "vgg16" and self.width_divisor != 1:
+        if (self.arch != "vgg16" or self.model_factory) and self.width_divisor != 1:
             raise ConfigError(f"width_divisor narrows vgg16 only, got {self.width_divisor} for {self.arch}; "
                               "for a small export of it pass a small --input-size such as 64")
         if self.width_divisor < 1 or any(c % self.width_divisor for c in VGG16_CONV_CHANNELS):
             raise ConfigError(f"width_divisor must divide 64 (e.g. 1, 2, 4, 8, 16), got {self.width_divisor}")
+        if self.calibration_photos and self.calibration_dir is not None:
+            raise ConfigError("--calibration-photos and --calibration-dir both given; pass one")
         if self.calibration_count < 2:
             raise ConfigError(f"calibration_count must be at least 2, got {self.calibration_count}")
         if self.accuracy_count < 1:
@@ -102,6 +112,8 @@ class ExportConfig:
     def _check_splits(self) -> None:
         if len(set(self.splits)) != len(self.splits):
             raise ConfigError(f"split points listed twice: {', '.join(self.splits)}")
+        if self.model_factory is not None:
+            return  # checked against the model's graph when it is built (export.model_source)
         for split in self.splits:
             check_arch_split_point(self.arch, split)
         for split, k in self.k_by_split.items():
@@ -130,6 +142,11 @@ class ExportConfig:
             if split not in self.splits:
                 raise ConfigError(f"noise split {split!r} is not among the exported splits ({', '.join(self.splits)})")
 
+    @property
+    def model_label(self) -> str:
+        """The model's name in manifests: the architecture, or the --model factory's name."""
+        return parse_factory(self.model_factory).label if self.model_factory else self.arch
+
     def quantizes(self) -> bool:
         """Whether some program is int8 (and so needs the calibration and held-out images)."""
         return any(backend in INT8_BACKENDS for backend in (*self.backends, *self.cloud_backends))
@@ -138,7 +155,7 @@ class ExportConfig:
         """The PCA size for `split`: the override if given, else the architecture's default (the paper's for VGG)."""
         if split in self.k_by_split:
             return self.k_by_split[split]
-        default_k = get_architecture(self.arch).default_k
+        default_k = {} if self.model_factory else get_architecture(self.arch).default_k
         if split in default_k:
             return default_k[split]
         raise ConfigError(f"no default k for split point {split!r}; pass --k {split}=N")

@@ -1,31 +1,22 @@
-"""Client features of calibration images at several split points, gathered in one batched pass."""
+"""Client features of calibration images at several split points, gathered in one pass per image."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from export.architectures import Architecture, check_arch_split_point, get_architecture
+from export.architectures import Architecture, architecture_graph, get_architecture
+from export.graph_split import ModelGraph
 
 
-def collect_split_features(model: nn.Module, images: torch.Tensor, split_points: tuple[str, ...],
-                           batch_size: int, architecture: Architecture | None = None) -> dict[str, torch.Tensor]:
-    """Flattened client features (N, D) for each split point, running the trunk only as deep as needed.
+def collect_split_features(model: nn.Module | ModelGraph, images: torch.Tensor, split_points: tuple[str, ...],
+                           batch_size: int | None = None,
+                           architecture: Architecture | None = None) -> dict[str, torch.Tensor]:
+    """Flattened client features (N, D) for each split point (the graph runs once per image, to the end).
 
-    `architecture` defaults to VGG-16.
+    `model` is a graph, or an `architecture` network (VGG-16 by default) traced at the images' size.
+    `batch_size` is accepted for older callers; the graph runs one image at a time.
     """
-    architecture = architecture or get_architecture("vgg16")
-    for split in split_points:
-        check_arch_split_point(architecture.name, split)
-    segments = architecture.segments(model)
-    names = [name for name, _ in segments]
-    deepest = max(names.index(split) for split in split_points)
-    collected: dict[str, list[torch.Tensor]] = {split: [] for split in split_points}
-    with torch.no_grad():
-        for start in range(0, images.shape[0], batch_size):
-            activation = images[start:start + batch_size]
-            for name, layers in segments[:deepest + 1]:
-                for layer in layers:
-                    activation = layer(activation)
-                if name in collected:
-                    collected[name].append(activation.flatten(1).clone())
-    return {split: torch.cat(parts) for split, parts in collected.items()}
+    del batch_size
+    if not isinstance(model, ModelGraph):
+        model = architecture_graph((architecture or get_architecture("vgg16")).name, model, images.shape[-1])
+    return model.activations(images, split_points)

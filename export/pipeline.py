@@ -8,14 +8,14 @@ from pathlib import Path
 
 from torch import nn
 
-from export.architectures import seeded_model
 from export.cache import ProgramStore, program_cache_key, reusable_entry
 from export.config import INT8_BACKENDS, ExportConfig
 from export.costs import dtype_name, measure_costs
 from export.errors import OutputNotWritable
 from export.events import PROGRAM_DELEGATION, PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent, ignore_event
 from export.int8_writer import quantization_key
-from export.models import ModelShape, file_sha256, load_weights
+from export.model_source import load_source_model
+from export.models import file_sha256
 from export.parallel import ExportResult, export_workers, run_jobs
 from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
@@ -40,20 +40,19 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
     """
     out_dir = prepare_output_dir(config.out_dir)
     tools = tool_versions()
-    shape = ModelShape(config.num_classes, config.input_size, config.width_divisor)
-    model, weights_id = build_model(config, shape)
-    model_id = f"{config.arch}:classes={shape.num_classes}:size={shape.input_size}:divisor={shape.width_divisor}"
+    source, config = load_source_model(config)
+    weights_id, model_id, arch = source.weights_id, source.model_id, source.label
     calibration = load_calibration(config) if config.include_reduced or config.quantizes() else None
     heldout = load_heldout(config) if config.quantizes() else None
-    context = ExportContext(config.arch, weights_id, calibration if config.quantizes() else None, heldout)
-    reduced = prepare_reductions(config, model, weights_id, model_id, out_dir, on_event, calibration)
+    context = ExportContext(arch, weights_id, calibration if config.quantizes() else None, heldout)
+    reduced = prepare_reductions(config, source.graph, weights_id, model_id, out_dir, on_event, calibration)
     previous = previous_entries(out_dir / MANIFEST_NAME)
-    model_info = ModelInfo(config.arch, config.num_classes, config.input_size, config.width_divisor, weights_id)
+    model_info = ModelInfo(arch, config.num_classes, config.input_size, config.width_divisor, weights_id)
     manifest = Manifest(created_utc=utc_now(), tools=tools, model=model_info, programs=[])
     store = ProgramStore(config.program_store) if config.program_store is not None else None
-    specs = plan_programs(config, model, reduced)
+    specs = plan_programs(config, source.model, reduced, source.graph)
     keys = [program_cache_key(program_id=spec.program_id, configuration=spec.configuration, role=spec.role,
-                              split_point=spec.split_point, backend=spec.backend, arch=config.arch,
+                              split_point=spec.split_point, backend=spec.backend, arch=arch,
                               weights_id=weights_id,
                               model_id=model_id, projection_key=spec.projection_key,
                               noise_variance=spec.noise.variance if spec.noise else None, tools=tools,
@@ -86,7 +85,7 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
         return ExportResult(index, entry, part, events)
 
     largest_first = sorted(pending, key=lambda index: -parameter_count(specs[index].module))
-    workers = export_workers(config.workers, model, len(pending))
+    workers = export_workers(config.workers, source.model, len(pending))
     for result in run_jobs(export_job, largest_first, workers):
         for event in result.events:
             on_event(event)
@@ -151,15 +150,6 @@ def finish_shared_weights(data_path: Path, shared: SharedWeights | None, keep: s
         shared = SharedWeights.read(data_path, keep=keep)
     shared.keep_only(keep)
     shared.write(data_path)
-
-
-def build_model(config: ExportConfig, shape: ModelShape) -> tuple[nn.Module, str]:
-    """The model and the identity of its weights (`seed:<n>` or `sha256:<hash of the weights file>`)."""
-    model = seeded_model(config.arch, shape, config.seed)
-    if config.weights_path is None:
-        return model, f"seed:{config.seed}"
-    load_weights(model, config.weights_path, config.arch)
-    return model, f"sha256:{file_sha256(config.weights_path)}"
 
 
 def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cache_key: str,

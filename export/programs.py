@@ -6,12 +6,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from export.architectures import get_architecture
+from export.architectures import architecture_graph
 from export.config import ExportConfig
+from export.graph_split import ModelGraph
 from export.noise import NOISE_OP_NAME, SEED_POLICY, GaussianNoise
 from export.pca import PcaProjection
 from export.reduction_heads import PcaProjectionHead, PcaReconstructionHead
-from export.split_model import split_model
+from export.split_model import split_graph
 from formats.backends import backend as backend_row
 from formats.manifest import NoiseInfo, ReductionInfo
 
@@ -79,8 +80,12 @@ def reduction_info(reduced: ReducedSplit) -> ReductionInfo:
                          reduced.calibration)
 
 
-def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, ReducedSplit]) -> list[ProgramSpec]:
-    """Every program the configuration asks for, in paper order (full, simple, reduced, noisy), cloud after client."""
+def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, ReducedSplit],
+                  graph: ModelGraph | None = None) -> list[ProgramSpec]:
+    """Every program the configuration asks for, in paper order (full, simple, reduced, noisy), cloud after client.
+
+    Clients and remainders are cut from `graph` (by default the graph of `model`, a `config.arch` network).
+    """
     input_shape = (1, 3, config.input_size, config.input_size)
     image = example_tensor(input_shape)
     specs: list[ProgramSpec] = []
@@ -93,8 +98,8 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
 
     if config.include_full:
         add("full", "full", None, model, image, config.backends)
-    architecture = get_architecture(config.arch)
-    halves = {split: split_model(architecture, model, split) for split in config.splits}
+    graph = graph or architecture_graph(config.arch, model, config.input_size)
+    halves = {split: split_graph(graph, split) for split in config.splits}
     with torch.no_grad():
         features = {split: halves[split].client(image.clone()) for split in config.splits}
     for split in config.splits:

@@ -6,11 +6,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from export.architectures import get_architecture
+from export.architectures import architecture_graph
 from export.calibration import CalibrationSet, image_paths, load_calibration_dir, synthetic_calibration
 from export.config import ExportConfig
 from export.events import PROJECTION_FITTED, PROJECTION_REUSED, EventSink, ExportEvent
 from export.feature_collection import collect_split_features
+from export.graph_split import ModelGraph
 from export.pca import check_k_against_samples, load_or_fit_projection, projection_key
 from export.programs import ReducedSplit
 
@@ -19,7 +20,12 @@ HELDOUT_SEED_OFFSET = 1_000_003  # held-out synthetic images use seed + this, so
 
 
 def load_calibration(config: ExportConfig) -> CalibrationSet:
-    """The configured calibration folder, or the synthetic set seeded by the model seed."""
+    """The calibration photos (export.photos), the configured calibration folder, or the synthetic set seeded by
+    the model seed."""
+    if config.calibration_photos:
+        from export.photos import calibration_set
+
+        return calibration_set(config.calibration_count, config.input_size)
     if config.calibration_dir is not None:
         return load_calibration_dir(config.calibration_dir, config.calibration_count, config.input_size)
     return synthetic_calibration(config.calibration_count, config.input_size, config.seed)
@@ -27,27 +33,32 @@ def load_calibration(config: ExportConfig) -> CalibrationSet:
 
 def load_heldout(config: ExportConfig) -> CalibrationSet:
     """Images for the int8 accuracy figures, never among the calibration ones: the next `accuracy_count` images
-    of the calibration folder, or (folder exhausted, or no folder) synthetic images of another seed."""
+    of the calibration folder, or (folder exhausted, or no folder) synthetic images of another seed; with
+    calibration photos, the evaluation photos (export.photos)."""
+    if config.calibration_photos:
+        from export.photos import heldout_set
+
+        return heldout_set(config.input_size)
     if config.calibration_dir is not None and len(image_paths(config.calibration_dir)) > config.calibration_count:
         return load_calibration_dir(config.calibration_dir, config.accuracy_count, config.input_size,
                                     skip=config.calibration_count)
     return synthetic_calibration(config.accuracy_count, config.input_size, config.seed + HELDOUT_SEED_OFFSET)
 
 
-def prepare_reductions(config: ExportConfig, model: nn.Module, weights_id: str, model_id: str, out_dir: Path,
+def prepare_reductions(config: ExportConfig, model: nn.Module | ModelGraph, weights_id: str, model_id: str, out_dir: Path,
                        on_event: EventSink, calibration: CalibrationSet | None = None) -> dict[str, ReducedSplit]:
     """One ReducedSplit per split point; calibration features are computed once, only if some fit is needed."""
     if not config.include_reduced:
         return {}
     calibration = calibration if calibration is not None else load_calibration(config)
+    graph = model if isinstance(model, ModelGraph) else architecture_graph(config.arch, model, config.input_size)
     for split in config.splits:
         check_k_against_samples(split, config.k_for(split), calibration.count)
     features_cache: dict[str, torch.Tensor] = {}
 
     def features_for(split: str) -> torch.Tensor:
         if not features_cache:
-            features_cache.update(collect_split_features(model, calibration.images, config.splits,
-                                                         config.calibration_batch_size, get_architecture(config.arch)))
+            features_cache.update(collect_split_features(graph, calibration.images, config.splits))
         return features_cache[split]
 
     reduced = {}

@@ -36,6 +36,14 @@ def split_point_ends(features: nn.Sequential) -> dict[str, int]:
     return ends
 
 
+def vgg16_feature_names() -> dict[int, str]:
+    """`features` index of the last layer of every split point -> its Caffe name, for torchvision's VGG-16."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    features = make_layers([v if v == "M" else 1 for v in cfgs["D"]])  # layer positions do not depend on width
+    return {end - 1: name for name, end in split_point_ends(features).items()}
+
+
 def feature_end_index(features: nn.Sequential, split_point: str) -> int:
     """Index one past the last `features` layer that belongs to the client for `split_point`."""
     check_split_point(split_point)

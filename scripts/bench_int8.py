@@ -44,6 +44,11 @@ MB = 1e6
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="resnet18,mobilenet_v2", help="architectures (default %(default)s)")
+    parser.add_argument("--model", help="a --model MODULE:CALLABLE instead of --arch (e.g. "
+                                        "export.trained:efficientnet_lite0: calibrated on the calibration photos, "
+                                        "measured on the evaluation photos)")
+    parser.add_argument("--split", help="the client's split point (default: the architecture's deepest default; "
+                                        "required with --model)")
     parser.add_argument("--core", type=int, default=0, help="core the runner is pinned to (default 0)")
     parser.add_argument("--iterations", type=int, default=20, help="timed inferences per program (default 20)")
     parser.add_argument("--input-size", type=int, default=224)
@@ -66,10 +71,18 @@ def run_runner(path: Path, core: int, iterations: int, *extra: str) -> dict:
 
 
 def export_arch(arch: str, args: argparse.Namespace, folder: Path) -> Path:
-    split = get_architecture(arch).default_splits[-1]
-    config = ExportConfig(out_dir=folder, arch=arch, input_size=args.input_size, splits=(split,),
-                          include_reduced=False, backends=("xnnpack", "xnnpack_int8"), cloud_backends=(),
-                          calibration_count=args.calibration_count, accuracy_count=args.accuracy_count)
+    if args.model:
+        if not args.split:
+            raise ExportError("--model needs --split NAME (`python -m export --model ... --splits list` lists them)")
+        config = ExportConfig(out_dir=folder, model_factory=args.model, num_classes=None, input_size=args.input_size,
+                              splits=(args.split,), include_reduced=False, backends=("xnnpack", "xnnpack_int8"),
+                              cloud_backends=(), calibration_photos=True, calibration_count=args.calibration_count,
+                              accuracy_count=args.accuracy_count)
+    else:
+        split = args.split or get_architecture(arch).default_splits[-1]
+        config = ExportConfig(out_dir=folder, arch=arch, input_size=args.input_size, splits=(split,),
+                              include_reduced=False, backends=("xnnpack", "xnnpack_int8"), cloud_backends=(),
+                              calibration_count=args.calibration_count, accuracy_count=args.accuracy_count)
     started = time.perf_counter()
 
     def report(event: ExportEvent) -> None:
@@ -145,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
              f"{'cos_mean':>8} {'rel_err':>7} {'top1':>6}"]
     operators: list[str] = []
     try:
-        for arch in parse_name_list(args.arch, "--arch"):
+        for arch in [args.model.rsplit(":", 1)[-1]] if args.model else parse_name_list(args.arch, "--arch"):
             manifest_path = export_arch(arch, args, folder / arch)
             programs = load_manifest(manifest_path).programs
             for entry in programs:
@@ -164,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
     print(f"host {platform.machine()}, core {args.core}, 1 thread, input {args.input_size}px, "
           f"{args.iterations} timed inferences (median); accuracy: int8 vs fp32 eager on "
-          f"{args.accuracy_count} held-out synthetic images, random weights (numerics, not task accuracy)")
+          + ("the evaluation photos (top-1 vs the fp32 model on real photos)" if args.model else
+             f"{args.accuracy_count} held-out synthetic images, random weights (numerics, not task accuracy)"))
     print("\n".join(lines + operators))
     return 0
 

@@ -24,11 +24,10 @@ from pathlib import Path
 import torch
 
 from export.accuracy import compare_outputs
-from export.architectures import get_architecture, split_point_names
+from export.architectures import architecture_graph, get_architecture, split_point_names
 from export.config import ExportConfig, parse_name_list
 from export.errors import ExportError
-from export.models import ModelShape
-from export.pipeline import build_model
+from export.model_source import load_source_model
 from export.quantization import quantize_pt2e
 from export.reduction_setup import load_calibration, load_heldout
 from export.split_model import split_model
@@ -55,7 +54,7 @@ def int8_errors(model: torch.nn.Module, arch: str, points: list[str], calibratio
     figures = {}
     for point in points:
         started = time.perf_counter()
-        client = split_model(get_architecture(arch), model, point).client
+        client = split_model(get_architecture(arch), model, point, calibration.shape[-1]).client
         converted = quantize_pt2e(client, calibration[:1], [image.unsqueeze(0) for image in calibration], point)
         with torch.no_grad():
             int8 = torch.cat([converted(image.unsqueeze(0)) for image in heldout])
@@ -69,18 +68,19 @@ def fp32_noise_growth(model: torch.nn.Module, arch: str, inject_at: str, relativ
                       heldout: torch.Tensor) -> dict[str, float | None]:
     """Relative error at every split point from `inject_at` on, after noise of `relative_size` added at `inject_at`."""
     generator = torch.Generator().manual_seed(NOISE_SEED)
-    clean, noisy, growth = heldout.clone(), None, {}
-    with torch.no_grad():
-        for name, layers in get_architecture(arch).segments(model):
-            for layer in layers:
-                clean = layer(clean)
-                noisy = layer(noisy) if noisy is not None else None
-            if name == inject_at:
-                noise = torch.randn(clean.shape, generator=generator)
-                noisy = clean + noise * (relative_size * torch.linalg.vector_norm(clean) / torch.linalg.vector_norm(noise))
-            if noisy is not None:
-                growth[name] = compare_outputs(noisy, clean, class_scores=False)["relative_error"]
-    return growth
+    graph = architecture_graph(arch, model, heldout.shape[-1])
+    names = list(graph.names)
+    names = names[names.index(graph.cut_point(inject_at).name):]
+
+    def add_noise(name: str, value: torch.Tensor) -> torch.Tensor:
+        if name != names[0] or relative_size == 0:
+            return value
+        noise = torch.randn(value.shape, generator=generator)
+        return value + noise * (relative_size * torch.linalg.vector_norm(value) / torch.linalg.vector_norm(noise))
+
+    clean = graph.activations(heldout, names)
+    noisy = graph.activations(heldout, names, add_noise)
+    return {name: compare_outputs(noisy[name], clean[name], class_scores=False)["relative_error"] for name in names}
 
 
 def report(arch: str, points: list[str], int8: dict[str, dict], growth: dict[str, float | None]) -> None:
@@ -110,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                                       num_classes=args.num_classes, weights_path=args.weights,
                                       calibration_dir=args.calibration_dir,
                                       calibration_count=args.calibration_count, accuracy_count=args.accuracy_count)
-            model, _weights_id = build_model(config, ModelShape(num_classes=config.num_classes,
-                                                                input_size=config.input_size))
+            model = load_source_model(config)[0].model
             calibration, heldout = load_calibration(config).images, load_heldout(config).images
             int8 = int8_errors(model, arch, points, calibration, heldout)
             growth = fp32_noise_growth(model, arch, points[0], int8[points[0]]["relative_error"], heldout)

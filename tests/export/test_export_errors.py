@@ -19,7 +19,7 @@ def small_state_dict():
 
 
 def test_unknown_split_point(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown split point 'conv5_4'; valid split points: conv1_1, .*pool5"):
+    with pytest.raises(ConfigError, match=r"unknown split point 'conv5_4'; valid split points: features.0, conv1_1, .*pool5"):
         ExportConfig(out_dir=tmp_path, splits=("conv5_4",))
 
 

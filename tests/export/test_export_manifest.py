@@ -61,7 +61,7 @@ def test_full_size_counts_match_published_vgg16_figures():
         model = seeded_vgg16(ModelShape(num_classes=1000), seed=0)
         image = torch.empty(1, 3, 224, 224)
         full = measure_costs(model, image)
-        client = measure_costs(split_vgg16(model, "conv5_1").client, image)
+        client = measure_costs(split_vgg16(model, "conv5_1", 224).client, image)
     assert full.param_count == 138_357_544  # torchvision's vgg16 parameter count
     assert full.flops == pytest.approx(30.95e9, rel=0.005)  # 15.47 G multiply-adds
     assert client.param_count == pytest.approx(10.0e6, rel=0.02)  # about 38 MiB of fp32 up to conv5_1
@@ -71,7 +71,7 @@ def test_full_size_counts_match_published_vgg16_figures():
 def test_client_and_cloud_flops_add_up_to_the_full_model():
     model = seeded_vgg16(ModelShape(2, 32, 16), seed=0)
     image = torch.randn(1, 3, 32, 32)
-    halves = split_vgg16(model, "conv5_2")
+    halves = split_vgg16(model, "conv5_2", 32)
     feature = halves.client(image.clone())
     total = measure_costs(model, image.clone()).flops
     assert measure_costs(halves.client, image.clone()).flops + measure_costs(halves.cloud, feature).flops == total

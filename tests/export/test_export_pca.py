@@ -23,7 +23,7 @@ def conv5_features():
 def test_collected_features_equal_the_client_output(conv5_features):
     model, images, features = conv5_features
     with torch.no_grad():
-        expected = split_vgg16(model, "conv5_1").client(images[:3].clone()).flatten(1)
+        expected = split_vgg16(model, "conv5_1", 32).client(images[:3].clone()).flatten(1)
     torch.testing.assert_close(features["conv5_1"][:3], expected, rtol=0, atol=0)
     assert features["conv5_3"].shape == (24, 128)
 

@@ -17,6 +17,7 @@ def resnet18():
     return seeded_model("resnet18", ModelShape(num_classes=2, input_size=SIZE), 0)
 
 
+@pytest.mark.slow  # traces resnet18 and runs its graph image by image, twice
 def test_the_perturbation_has_its_stated_size_where_it_is_added_and_is_followed_to_the_end(resnet18):
     heldout = synthetic_calibration(3, SIZE, 7).images
     growth = sensitivity.fp32_noise_growth(resnet18, "resnet18", "layer1", 0.05, heldout)
