@@ -160,7 +160,7 @@ def list_split_points(args: argparse.Namespace) -> str:
     """The table `--splits list` prints, for --arch or --model."""
     config = config_from_args(args, listing=True)
     source, resolved = load_source_model(config)
-    defaults = resolved.splits if config.model_factory else get_architecture(config.arch).default_splits
+    defaults = resolved.split_points if config.model_factory else get_architecture(config.arch).default_splits
     default_k = dict(resolved.k_by_split) if config.model_factory else dict(get_architecture(config.arch).default_k)
     return split_point_table(source.graph, source.label, tuple(defaults), default_k)
 

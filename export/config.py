@@ -45,7 +45,7 @@ class ExportConfig:
     seed: int = 0
     weights_path: Path | None = None
     arch: str = DEFAULT_ARCH
-    splits: tuple[str, ...] | None = None
+    splits: tuple[str, ...] | None = None  # None: the architecture's defaults (see split_points)
     include_full: bool = True
     include_reduced: bool = True
     k_by_split: Mapping[str, int] = field(default_factory=dict)
@@ -110,18 +110,18 @@ class ExportConfig:
             raise ConfigError(f"calibration_batch_size must be at least 1, got {self.calibration_batch_size}")
 
     def _check_splits(self) -> None:
-        if len(set(self.splits)) != len(self.splits):
-            raise ConfigError(f"split points listed twice: {', '.join(self.splits)}")
+        if len(set(self.split_points)) != len(self.split_points):
+            raise ConfigError(f"split points listed twice: {', '.join(self.split_points)}")
         if self.model_factory is not None:
             return  # checked against the model's graph when it is built (export.model_source)
-        for split in self.splits:
+        for split in self.split_points:
             check_arch_split_point(self.arch, split)
         for split, k in self.k_by_split.items():
             check_arch_split_point(self.arch, split)
             if not isinstance(k, int) or k < 1:
                 raise ConfigError(f"k for {split} must be a positive integer, got {k!r}")
         if self.include_reduced:
-            for split in self.splits:
+            for split in self.split_points:
                 self.k_for(split)
 
     def _check_backends(self) -> None:
@@ -139,8 +139,8 @@ class ExportConfig:
         if not self.include_reduced:
             raise ConfigError("noisy configurations need the reduced ones; do not disable reduction with noise")
         for split in self.noisy_splits():
-            if split not in self.splits:
-                raise ConfigError(f"noise split {split!r} is not among the exported splits ({', '.join(self.splits)})")
+            if split not in self.split_points:
+                raise ConfigError(f"noise split {split!r} is not among the exported splits ({', '.join(self.split_points)})")
 
     @property
     def model_label(self) -> str:
@@ -160,11 +160,17 @@ class ExportConfig:
             return default_k[split]
         raise ConfigError(f"no default k for split point {split!r}; pass --k {split}=N")
 
+    @property
+    def split_points(self) -> tuple[str, ...]:
+        """The split points to export: `splits` as __post_init__ resolved it (the architecture's defaults for None;
+        empty for a --model until its graph's defaults are chosen, export.model_source)."""
+        return self.splits if self.splits is not None else ()
+
     def noisy_splits(self) -> tuple[str, ...]:
         """Split points that get a `<split>_reduced_noisy` configuration (none without a noise variance)."""
         if self.noise_variance is None:
             return ()
-        return self.splits if self.noise_splits is None else self.noise_splits
+        return self.split_points if self.noise_splits is None else self.noise_splits
 
 
 def parse_name_list(text: str, option: str) -> tuple[str, ...]:

@@ -36,7 +36,8 @@ def write_int8_pte(spec: ProgramSpec, path: Path, calibration: CalibrationSet | 
                    heldout: CalibrationSet | None, weights_id: str) -> Int8Result:
     """Quantize, lower and write `spec` to `path` atomically; QuantizationError without calibration data."""
     if calibration is None or calibration.count == 0:
-        check_calibration_inputs(spec.program_id, None)
+        check_calibration_inputs(spec.program_id, None)  # raises: int8 needs calibration images
+    assert calibration is not None
     if heldout is None or heldout.count == 0:
         raise QuantizationError(f"{spec.program_id} asks for an int8 program but has no held-out images to measure "
                                 "its accuracy; pass --accuracy-count >= 1")

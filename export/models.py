@@ -63,7 +63,8 @@ def _init_like_torchvision(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.constant_(module.bias, 0)
+            if module.bias is not None:
+                nn.init.constant_(module.bias, 0)
         elif isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, 0, 0.01)
             nn.init.constant_(module.bias, 0)

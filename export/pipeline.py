@@ -47,6 +47,7 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
     context = ExportContext(arch, weights_id, calibration if config.quantizes() else None, heldout)
     reduced = prepare_reductions(config, source.graph, weights_id, model_id, out_dir, on_event, calibration)
     previous = previous_entries(out_dir / MANIFEST_NAME)
+    assert config.num_classes is not None, "load_source_model sets it from the model's output"
     model_info = ModelInfo(arch, config.num_classes, config.input_size, config.width_divisor, weights_id)
     manifest = Manifest(created_utc=utc_now(), tools=tools, model=model_info, programs=[])
     store = ProgramStore(config.program_store) if config.program_store is not None else None

@@ -99,16 +99,16 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
     if config.include_full:
         add("full", "full", None, model, image, config.backends)
     graph = graph or architecture_graph(config.arch, model, config.input_size)
-    halves = {split: split_graph(graph, split) for split in config.splits}
+    halves = {split: split_graph(graph, split) for split in config.split_points}
     with torch.no_grad():
-        features = {split: halves[split].client(image.clone()) for split in config.splits}
-    for split in config.splits:
+        features = {split: halves[split].client(image.clone()) for split in config.split_points}
+    for split in config.split_points:
         add(f"{split}_simple", "client", split, halves[split].client, image, config.backends)
         add(f"{split}_simple", "cloud", split, halves[split].cloud, example_tensor(tuple(features[split].shape)),
             config.cloud_backends, input_prefix=halves[split].client)
     if not config.include_reduced:
         return specs
-    for split in config.splits:
+    for split in config.split_points:
         entry = reduced[split]
         info = reduction_info(entry)
         project = PcaProjectionHead(entry.projection).eval()
@@ -119,7 +119,8 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
         add(f"{split}_reduced", "client", split, client, image, config.backends, **common)
         add(f"{split}_reduced", "cloud", split, cloud, example_tensor((1, entry.projection.k)),
             config.cloud_backends, input_prefix=client, **common)
-    for split in config.noisy_splits():
+    for split in config.noisy_splits():  # none without a noise variance
+        assert config.noise_variance is not None
         entry = reduced[split]
         noise = NoiseInfo(config.noise_variance, SEED_POLICY, NOISE_OP_NAME)
         noisy_client = nn.Sequential(halves[split].client, PcaProjectionHead(entry.projection),

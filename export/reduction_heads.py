@@ -12,6 +12,7 @@ class PcaProjectionHead(nn.Module):
 
     def __init__(self, projection: PcaProjection):
         super().__init__()
+        self.mean: torch.Tensor
         self.register_buffer("mean", projection.mean.clone().unsqueeze(0))
         self.project = nn.Linear(projection.feature_size, projection.k, bias=False)
         with torch.no_grad():

@@ -1,6 +1,7 @@
 """Fit (or reuse) the PCA projection of every split point the configuration reduces."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -52,21 +53,21 @@ def prepare_reductions(config: ExportConfig, model: nn.Module | ModelGraph, weig
         return {}
     calibration = calibration if calibration is not None else load_calibration(config)
     graph = model if isinstance(model, ModelGraph) else architecture_graph(config.arch, model, config.input_size)
-    for split in config.splits:
+    for split in config.split_points:
         check_k_against_samples(split, config.k_for(split), calibration.count)
     features_cache: dict[str, torch.Tensor] = {}
 
     def features_for(split: str) -> torch.Tensor:
         if not features_cache:
-            features_cache.update(collect_split_features(graph, calibration.images, config.splits))
+            features_cache.update(collect_split_features(graph, calibration.images, config.split_points))
         return features_cache[split]
 
     reduced = {}
-    for split in config.splits:
+    for split in config.split_points:
         k = config.k_for(split)
         key = projection_key(weights_id, model_id, split, k, calibration.fingerprint)
         relative = f"{PROJECTION_FOLDER}/{split}_k{k}_{key[:12]}.pt"
-        projection, fitted = load_or_fit_projection(out_dir / relative, key, lambda s=split: features_for(s), split, k)
+        projection, fitted = load_or_fit_projection(out_dir / relative, key, functools.partial(features_for, split), split, k)
         on_event(ExportEvent(PROJECTION_FITTED if fitted else PROJECTION_REUSED, relative,
                              f"explained variance ratio {projection.explained_variance_ratio:.4f}"))
         reduced[split] = ReducedSplit(projection, relative, calibration.fingerprint)

@@ -39,13 +39,16 @@ def study_parts(out_dir: Path, splits: tuple[str, ...], backends: tuple[str, ...
                 input_size: int, calibration_count: int, seed: int, program_store: Path | None = None,
                 workers: int | None = None) -> list[ExportConfig]:
     """(all splits simple + full + remainders, the paper's splits reduced + remainders)."""
-    common = dict(out_dir=out_dir, width_divisor=width_divisor, input_size=input_size, seed=seed,
-                  backends=backends, cloud_backends=("xnnpack",), calibration_count=calibration_count,
-                  program_store=program_store, workers=workers)
-    parts = [ExportConfig(splits=splits, include_full=True, include_reduced=False, **common)]
+    def part(part_splits: tuple[str, ...], include_full: bool, include_reduced: bool) -> ExportConfig:
+        return ExportConfig(out_dir=out_dir, width_divisor=width_divisor, input_size=input_size, seed=seed,
+                            backends=backends, cloud_backends=("xnnpack",), calibration_count=calibration_count,
+                            program_store=program_store, workers=workers, splits=part_splits,
+                            include_full=include_full, include_reduced=include_reduced)
+
+    parts = [part(splits, include_full=True, include_reduced=False)]
     reduced = tuple(split for split in DEFAULT_SPLIT_POINTS if split in splits)
     if reduced:
-        parts.append(ExportConfig(splits=reduced, include_full=False, include_reduced=True, **common))
+        parts.append(part(reduced, include_full=False, include_reduced=True))
     return parts
 
 
@@ -63,6 +66,7 @@ def export_split_study(parts: list[ExportConfig], on_event=lambda event: None) -
             write_manifest(manifest_path, replace(base, programs=list({**reusable, **produced}.values())))
         base = run_export(part, on_event=on_event, keep_other_data=True)
         produced.update({entry.id: entry for entry in base.programs})
+    assert base is not None, "parts is never empty"
     merged = replace(base, programs=list(produced.values()))
     write_manifest(manifest_path, merged)
     return merged

@@ -11,6 +11,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class HostProgram:
     """One loaded program's `forward` method."""
 
     path: Path
-    method: object
+    method: Any  # executorch.runtime's Method (imported only when a program is loaded)
     load_ms: float
     threads: int
 
