@@ -22,9 +22,10 @@ from analysis.report import ReportInputs, write_report
 from analysis.reproduction import reproduction_table
 from analysis.run_context import run_contexts
 from analysis.significance import compare_medians
-from analysis.split_report import split_outputs
+from analysis.split_report import run_folders, split_outputs
 from analysis.statistics import summarize
 from analysis.tidy import build_tidy_tables
+from analysis.trained_network import trained_section
 
 TABLES_FOLDER = "tables"
 FIGURES_FOLDER = "figures"
@@ -87,11 +88,12 @@ def _analyse_loaded(inputs: Sequence[Path | str], loaded: LoadedResults, out_dir
                                           plot_int8_comparison(int8, figures_dir)) if figure is not None]
     split = split_outputs(loaded, summary, out_dir, network_profiles)  # the split study, when a run has one
     table_paths.update(_write_tables(split.tables, out_dir))
+    trained = trained_section(run_folders(loaded), out_dir)  # the trained-network study, when a run has one
     devices = cross_device_outputs(loaded, tables, contexts, out_dir / FIGURES_FOLDER, out_dir)  # 2+ devices only
     table_paths.update(_write_tables(devices.tables, out_dir))
     report_path = write_report(ReportInputs(
         input_paths=[Path(path) for path in inputs], out_dir=out_dir, loaded=loaded, contexts=contexts, tables=tables,
         summary=summary, reproduction=reproduction, comparison=comparison, int8=int8, figures=figures, table_paths=table_paths,
-        split_section=split.section, cross_device_section=devices.section,
+        split_section=split.section, cross_device_section=devices.section, trained_section=trained,
     ))
     return AnalysisOutputs(out_dir, report_path, table_paths, figures, loaded.warnings, len(tables.failures))

@@ -43,6 +43,7 @@ class ReportInputs:
     table_paths: dict[str, Path]
     split_section: str = ""  # analysis.split_report: where to cut (runs with cloud stage results)
     cross_device_section: str = ""  # analysis.cross_device: the devices compared (results of 2+ devices)
+    trained_section: str = ""  # analysis.trained_network: the trained network (runs of scripts/trained_study.py)
 
 
 def _range_text(value_range: tuple | None, scale: float, unit: str) -> str:
@@ -342,6 +343,7 @@ def render_report(inputs: ReportInputs) -> str:
         _comparison_section(inputs.comparison),
         _int8_section(inputs.int8),
         inputs.split_section,
+        inputs.trained_section,
         _failures_section(inputs.tables.failures),
         _caveats_section(inputs.contexts, inputs.summary),
         "## What differs from the paper's setup\n\n" + bullet_list(differences_from_paper(inputs.contexts, inputs.summary)),

@@ -6,6 +6,9 @@ median inference and VmHWM, when the study ran one), and int8's agreement with f
 random-weight twin side by side. One figure: agreement against split point. The top-5 classes, in words, of
 two or three photos as the device's end-to-end runs gave them.
 
+`python -m analysis RUN_FOLDER` adds the section when the run folder holds trained_study.json (the study writes
+it there beside its sweep's rows); the section alone:
+
     python -m analysis.trained_network artifacts/trained/trained_study.json --out artifacts/trained/report
 """
 
@@ -28,7 +31,7 @@ from analysis.errors import AnalysisError  # noqa: E402
 from analysis.markdown import markdown_table  # noqa: E402
 from formats.errors import FormatError  # noqa: E402
 from formats.results import RESULTS_FILE  # noqa: E402
-from formats.trained_study import TrainedStudy, read_trained_study  # noqa: E402
+from formats.trained_study import TRAINED_STUDY_FILE, TrainedStudy, read_trained_study  # noqa: E402
 
 SECTION_FILE = "trained_network.md"
 FIGURE_FILE = "trained_int8_agreement.png"
@@ -185,6 +188,19 @@ def render_section(study: TrainedStudy, figure: Path, out_dir: Path) -> str:
         f"Study wall time {study.wall_s:.0f} s (export {study.export_s:.0f} s).",
     ]
     return "\n".join(parts) + "\n"
+
+
+def trained_section(loaded_run_folders: list[Path], out_dir: Path) -> str:
+    """The section for `python -m analysis`: from the first run folder holding trained_study.json (the trained
+    study writes it there beside its sweep's rows); "" when none does."""
+    folder = next((path for path in loaded_run_folders if (path / TRAINED_STUDY_FILE).is_file()), None)
+    if folder is None:
+        return ""
+    study = read_trained_study(folder / TRAINED_STUDY_FILE)
+    if study is None:
+        return ""
+    figure = plot_agreement(split_rows(study), out_dir / "figures")
+    return render_section(study, figure, out_dir)
 
 
 def write_section(study_path: Path, out_dir: Path) -> Path:

@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                          int8_trained=int8_trained, int8_twin=int8_twin, photos=photo_rows,
                          export_s=round(export_s, 1), wall_s=round(time.perf_counter() - started, 1))
     write_trained_study(args.out / STUDY_FILE, study)
+    if run_folder is not None:  # `python -m analysis RUN_FOLDER` adds the trained-network section from it
+        write_trained_study(Path(run_folder) / STUDY_FILE, study)
     bad = [row for row in photo_rows if row["status"] != "ok"]
     for row in photo_rows:
         if row["status"] == "ok" and row["backend"] == "xnnpack" and row["photo"] in names[:3]:

@@ -67,3 +67,21 @@ def test_a_study_with_an_agreement_outside_0_1_is_refused(tmp_path):
 def test_a_missing_study_is_one_line(tmp_path, capsys):
     assert main([str(tmp_path / "none.json"), "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.slow  # a whole report
+def test_python_m_analysis_adds_the_section_when_the_run_folder_holds_the_study(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from analysis.pipeline import analyse
+
+    run = tmp_path / "run_with_study"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "analysis" / "paper_like", run)
+    plain = analyse([run], tmp_path / "plain").report_path.read_text()
+    assert "## Trained network" not in plain
+    write_trained_study(run / "trained_study.json", make_study(tmp_path))
+    report = analyse([run], tmp_path / "report").report_path.read_text()
+    assert "## Trained network" in report and "Egyptian cat, tabby, tiger cat" in report
+    assert "figures/trained_int8_agreement.png" in report
+    assert (tmp_path / "report" / "figures" / "trained_int8_agreement.png").stat().st_size > 1000
