@@ -9,7 +9,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from export.models import file_sha256
+from formats.file_hash import file_sha256
 from formats.manifest import Manifest, ProgramEntry
 
 # Bump when a change to export/ alters the programs it writes for the same inputs.

@@ -16,7 +16,8 @@ from export.config import ExportConfig
 from export.errors import ConfigError
 from export.graph_split import ModelGraph, trace_model
 from export.model_factory import build_from_factory, parse_factory
-from export.models import ModelShape, file_sha256, load_weights
+from export.models import ModelShape, load_weights
+from formats.file_hash import file_sha256
 
 # A factory model's default split points: the first cut point past these fractions of the model's FLOPs,
 # with these PCA sizes (as conv5_1/5_2/5_3 with 8, 6, 4 for VGG-16: late in the network, smaller k deeper).

@@ -1,7 +1,6 @@
 """The models (torchvision layouts) with a configurable head, VGG-16's optional width reduction, and weights."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from torchvision.models.vgg import VGG, cfgs, make_layers
 
 from export.errors import WeightsError
 
-HASH_CHUNK_BYTES = 1 << 20
 # Random weights of models with BatchNorm: running statistics set from this many synthetic images of the seed.
 BATCHNORM_IMAGES = 16
 BATCHNORM_BATCH = 8
@@ -136,10 +134,3 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -15,7 +15,6 @@ from export.errors import OutputNotWritable
 from export.events import PROGRAM_DELEGATION, PROGRAM_EXPORTED, PROGRAM_REUSED, EventSink, ExportEvent, ignore_event
 from export.int8_writer import quantization_key
 from export.model_source import load_source_model
-from export.models import file_sha256
 from export.parallel import ExportResult, export_workers, run_jobs
 from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
@@ -23,6 +22,7 @@ from export.shared_weights import DATA_FILE, SharedWeights, data_file_keys, writ
 from export.tool_versions import tool_versions
 from export.writers import ExportContext, WrittenProgram, writer_for
 from formats.errors import ManifestError
+from formats.file_hash import file_sha256
 from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
 
 MANIFEST_NAME = "manifest.json"

@@ -13,13 +13,13 @@ files read as a plain build (no loader, `lib` as the library folder, the system 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
+from formats.file_hash import file_sha256
 from formats.json_file import write_json_atomically
 from formats.schema import check_schema, record_fields, versioned
 
@@ -206,14 +206,6 @@ def read_bundle(folder: Path | str) -> RunnerBundle:
     return bundle
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_bundle(folder: Path | str, platform: str, abi: str, runner_version: str, libc: str = "system",
                  loader: str | None = None, library_path: tuple[str, ...] | None = None,
                  source_wheel: SourceWheel | None = None, elf_machine: str | None = None,
@@ -227,7 +219,7 @@ def write_bundle(folder: Path | str, platform: str, abi: str, runner_version: st
         library_path = ("lib",) if (folder / "lib").is_dir() else ()
     paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                    if p.is_file() and p.relative_to(folder).as_posix() != BUNDLE_FILE)
-    files = tuple(BundleFile(path, _sha256(folder / path), (folder / path).stat().st_size, 0o755) for path in paths)
+    files = tuple(BundleFile(path, file_sha256(folder / path), (folder / path).stat().st_size, 0o755) for path in paths)
     bundle = RunnerBundle(folder=folder, platform=platform, abi=abi, runner_version=runner_version, files=files,
                           loader=loader, library_path=tuple(library_path), libc=libc, source_wheel=source_wheel,
                           elf_machine=elf_machine, max_elf_load_align_bytes=max_elf_load_align_bytes)

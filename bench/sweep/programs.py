@@ -11,6 +11,7 @@ from pathlib import Path
 
 from formats.backends import Runtime, runtime_of_format
 from formats.errors import ManifestError
+from formats.file_hash import file_sha256
 from formats.manifest import Manifest, ProgramEntry, load_manifest
 from formats.paper import backend_sort_key, configuration_sort_key
 
@@ -149,14 +150,6 @@ def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | No
             raise ManifestError(f"{program.local_path} (program {program.program_id}) is missing; re-run the export")
     check_program_hashes(swept)
     return sorted(swept, key=paper_order_key)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_program_hashes(programs: list[Program]) -> None:

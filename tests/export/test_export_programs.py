@@ -11,10 +11,11 @@ import torch
 from small_export_config import small_export_config
 
 from export.config import ExportConfig
-from export.models import ModelShape, file_sha256, seeded_vgg16
+from export.models import ModelShape, seeded_vgg16
 from export.pca import load_projection
 from export.pipeline import run_export
 from export.programs import ReducedSplit, plan_programs
+from formats.file_hash import file_sha256
 from formats.manifest import program_file
 
 pytestmark = pytest.mark.slow  # exports programs or drives a real adb server
