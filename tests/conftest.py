@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,20 @@ settings.register_profile("thorough", max_examples=1000, deadline=None,
 def pytest_configure(config):
     quick = "not slow" in (config.getoption("markexpr", "") or "")
     settings.load_profile(os.environ.get("SPLITBENCH_FUZZ_PROFILE") or ("quick" if quick else "thorough"))
+    keep_tests_off_the_users_adb_server()
+
+
+def keep_tests_off_the_users_adb_server() -> None:
+    """The `auto` transport asks the adb server of ANDROID_ADB_SERVER_HOST/PORT (default 127.0.0.1:5037) whether it
+    lists a serial: point it at a port nobody serves, so that no test reaches a server the user runs (tests that
+    want a server start Debian's adb on a private port and pass it). A real-phone run (ANDROID_SERIAL) keeps it."""
+    if os.environ.get("ANDROID_SERIAL"):
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        unserved_port = probe.getsockname()[1]
+    os.environ["ANDROID_ADB_SERVER_HOST"] = "127.0.0.1"
+    os.environ["ANDROID_ADB_SERVER_PORT"] = str(unserved_port)
 
 
 def pytest_collection_modifyitems(config, items):
