@@ -20,7 +20,7 @@ from bench.cloud.device_files import INPUT_FILE, OUTPUT_FILE, FileLaunch, cloud_
 from bench.cloud.end_to_end import read_raw
 from bench.cloud.errors import CloudStageError
 from bench.cloud.host_runtime import HostProgram
-from bench.cloud.plan import CLOUD_BACKEND
+from bench.cloud.plan import CLOUD_BACKEND, data_path
 from bench.device.facts import collect_device_facts
 from bench.sweep.deploy import DeviceLayout, deploy, deploy_items
 from bench.sweep.loop import device_call
@@ -61,15 +61,15 @@ def device_programs(manifest: LoadedManifest, program_ids: list[str]) -> list[tu
     """(device program, its host remainder or None for a full program) for each id; CloudStageError if a
     client has no remainder or a program is not an ExecuTorch client/full program of the manifest."""
     folder = Path(manifest.path).parent
-    entries = {entry["id"]: entry for entry in manifest.data["programs"]}
+    entries = {entry.id: entry for entry in manifest.manifest.programs}
     pairs = []
     for program_id in program_ids:
         entry = entries.get(program_id)
-        if entry is None or entry["role"] not in ("client", "full") or entry["format"] != "pte":
+        if entry is None or entry.role not in ("client", "full") or entry.format != "pte":
             raise CloudStageError(f"{program_id} is not a .pte client or full program of {manifest.path}")
         remainder = None
-        if entry["role"] == "client":
-            remainder_id = f"{entry['configuration']}.cloud.{CLOUD_BACKEND}"
+        if entry.role == "client":
+            remainder_id = f"{entry.configuration}.cloud.{CLOUD_BACKEND}"
             if remainder_id not in entries:
                 raise CloudStageError(f"{manifest.path} lacks {remainder_id} (the remainder of {program_id}); "
                                       "export with --cloud-backends xnnpack")
@@ -92,7 +92,7 @@ def run_photos_on_device(manifest: LoadedManifest, program_ids: list[str], photo
     if report.failures:
         first = next(iter(report.failures.items()))
         raise CloudStageError(f"could not put {first[0]} on the device ({first[1]}); free space and retry")
-    remainders = {r.program_id: HostProgram.load(r.local_path) for _, r in pairs if r is not None}
+    remainders = {r.program_id: HostProgram.load(r.local_path, data_path(r)) for _, r in pairs if r is not None}
     stage_dir = posixpath.join(layout.root, PHOTO_FOLDER, run_id)
     outcomes = []
     for photo in photos:
