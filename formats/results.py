@@ -119,6 +119,7 @@ OBJECT_ROW_FIELDS = ("device", "manifest_entry", "runner", "env_before", "env_af
 # A field named with one of these units holds a number (or null, or a list or name->value object of them).
 NUMBER_UNIT_SUFFIXES = ("_ms", "_kb", "_bytes", "_khz", "_c", "_s", "_gflops", "_percent")
 NUMBER_ENTRY_FIELDS = ("flops", "param_count")
+TEXT_ENTRY_FIELDS = ("id", "configuration", "role", "format", "backend", "arch", "split_point")
 
 
 def _damaged(where: str, field: str, value: Any, expected: str) -> ResultsError:
@@ -190,6 +191,9 @@ def _check_field_types(row: dict, where: str) -> None:
     for name in NUMBER_ENTRY_FIELDS:
         if entry.get(name) is not None and not _is_number(entry[name]):
             raise _damaged(where, f"manifest_entry.{name}", entry[name], "a number")
+    for name in TEXT_ENTRY_FIELDS:  # the analysis's table keys: one text value each
+        if entry.get(name) is not None and not isinstance(entry[name], str):
+            raise _damaged(where, f"manifest_entry.{name}", entry[name], "text")
     for name in OBJECT_ROW_FIELDS:
         value = row.get(name)
         if name == "runner" and isinstance(value, dict):  # its timing was checked above, sample by sample

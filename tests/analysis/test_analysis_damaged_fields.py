@@ -28,6 +28,7 @@ def damage_second_row(folder: Path, damage) -> None:
     (lambda row: row["device"].update(model=["Pixel"]), "model"),
     (lambda row: row["device"].update(core_peaks=["fast"]), "core_peaks"),
     (lambda row: row["manifest_entry"].update(flops="many"), "manifest_entry.flops"),
+    (lambda row: row["manifest_entry"].update(format=[]), "manifest_entry.format"),  # found by the fuzzer
     (lambda row: row.update(launch_index=True), "launch_index"),
 ])
 def test_a_field_of_the_wrong_type_is_one_line_naming_row_and_field(tmp_path, capsys, damage, field):

@@ -22,6 +22,7 @@ from export.programs import plan_programs
 from export.reduction_setup import load_calibration, prepare_reductions
 from export.split_model import split_model
 from formats.manifest import load_manifest, program_file
+from formats.split_points import VGG16_SPLIT_POINTS
 
 pytestmark = pytest.mark.slow  # exports programs of six architectures
 
@@ -76,7 +77,8 @@ def test_reduction_and_noise_work_at_the_default_split_points(arch, tmp_path):
     count = 8
     splits = ARCHITECTURES[arch].default_splits
     config = ExportConfig(out_dir=tmp_path, arch=arch, input_size=SIZE, calibration_count=count,
-                          k_by_split={s: count - 1 for s in splits}, noise_variance=0.5, include_full=False)
+                          k_by_split={s: count - 1 for s in splits}, noise_variance=0.5, include_full=False,
+                          cloud_backends=("xnnpack",))
     model = seeded_model(arch, shape_for(arch), seed=0)
     reduced = prepare_reductions(config, model, "seed:0", f"{arch}:test", tmp_path, lambda event: None)
     specs = {spec.program_id: spec for spec in plan_programs(config, model, reduced)}
@@ -158,16 +160,19 @@ def test_splits_list_prints_the_split_points_of_the_architecture(capsys):
     assert main(["--arch", "resnet18", "--splits", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("split points of resnet18 (input 224x224")
-    names = [line.split()[0] for line in lines[1:]]
-    assert names == ["stem", "layer1_0", "layer1", "layer2_0", "layer2", "layer3_0", "layer3", "layer4_0", "layer4"]
+    assert lines[1].split() == ["name", "output", "bytes", "fp32", "cum.", "MFLOP"]
+    names = [line.split()[0] for line in lines[2:]]
+    named = ["stem", "layer1_0", "layer1", "layer2_0", "layer2", "layer3_0", "layer3", "layer4_0", "layer4"]
+    assert [name for name in names if name in named] == named  # the architecture's names, in execution order
     layer4 = next(line for line in lines if line.split()[0] == "layer4")
-    assert "512x7x7" in layer4 and "25088 values" in layer4 and "* k=4" in layer4
+    assert "512x7x7" in layer4 and "100352" in layer4 and "* k=4" in layer4  # 25088 fp32 values
 
 
 def test_splits_list_of_vgg16_shows_the_caffe_names(capsys):
     assert main(["--splits", "list", "--input-size", "32"]) == 0
-    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
-    assert names[:3] == ["conv1_1", "conv1_2", "pool1"] and names[-1] == "pool5" and len(names) == 18
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [name for name in names if name in VGG16_SPLIT_POINTS] == list(VGG16_SPLIT_POINTS)  # the paper's, in order
+    assert len(names) == 39  # and every other single-tensor cut of the graph (pre-ReLU convs, the classifier)
 
 
 def test_unknown_architecture_lists_the_known_ones(tmp_path, capsys):
@@ -179,10 +184,10 @@ def test_unknown_architecture_lists_the_known_ones(tmp_path, capsys):
 
 
 def test_split_point_of_another_architecture_lists_this_ones(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown split point 'conv5_1'; valid split points: stem, layer1_0, "
-                                          r".*layer4 \(those of resnet18"):
+    with pytest.raises(ConfigError, match=r"unknown split point 'conv5_1'; valid split points: .*stem, layer1_0, "
+                                          r".*layer4.* \(those of resnet18"):
         ExportConfig(out_dir=tmp_path, arch="resnet18", splits=("conv5_1",))
-    with pytest.raises(ConfigError, match="unknown split point 'block20'.*block0, block1, .*block18"):
+    with pytest.raises(ConfigError, match="unknown split point 'block20'.*block0, .*block1, .*block18"):
         ExportConfig(out_dir=tmp_path, arch="mobilenet_v2", splits=("block20",))
 
 

@@ -45,7 +45,7 @@ def test_remainders_share_one_data_file_and_reproduce_the_eager_model(tmp_path):
     model = seeded_model("vgg16", ModelShape(2, 32, 16), 0).eval()
     image = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     for entry in remainders:
-        halves = split_model(get_architecture("vgg16"), model, entry.split_point)
+        halves = split_model(get_architecture("vgg16"), model, entry.split_point, 32)
         with torch.no_grad():
             features = halves.client(image)
             expected = halves.cloud(features).numpy()
