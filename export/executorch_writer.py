@@ -35,8 +35,18 @@ def write_pte(module: nn.Module, example_input: torch.Tensor, path: Path, backen
     except ProgramExportError:
         raise
     except Exception as error:  # lowering raises many error types
-        raise ProgramExportError(f"ExecuTorch export of {path.name} failed: {type(error).__name__}: "
-                                 f"{str(error).splitlines()[0] if str(error) else ''}") from error
+        raise lowering_failed(path, error) from error
+    write_program_bytes(path, program)
+
+
+def lowering_failed(path: Path, error: Exception, how: str = "") -> ProgramExportError:
+    """The one-line error for a program that ExecuTorch could not lower (`how`: e.g. " with external weights")."""
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    return ProgramExportError(f"ExecuTorch export of {path.name}{how} failed: {type(error).__name__}: {first_line}")
+
+
+def write_program_bytes(path: Path, program: bytes) -> None:
+    """`program` written to `path` atomically (a .tmp beside it, then renamed)."""
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_bytes(program)
     temporary.replace(path)

@@ -8,6 +8,7 @@ from pathlib import Path
 from export.accuracy import measure_accuracy, run_pte
 from export.calibration import CalibrationSet
 from export.errors import QuantizationError
+from export.executorch_writer import write_program_bytes
 from export.programs import ProgramSpec
 from export.quantization import ACTIVATIONS, SCHEME, WEIGHTS, build_int8_program, check_calibration_inputs
 from formats.manifest import AccuracyInfo, CalibrationInfo, QuantizationInfo
@@ -43,9 +44,7 @@ def write_int8_pte(spec: ProgramSpec, path: Path, calibration: CalibrationSet | 
                                 "its accuracy; pass --accuracy-count >= 1")
     quantized = build_int8_program(spec.module, spec.example_input, spec.inputs_from_images(calibration.images),
                                    spec.program_id)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(quantized.program)
-    temporary.replace(path)
+    write_program_bytes(path, quantized.program)
     accuracy = None
     if spec.noise is None:
         accuracy = measure_accuracy(run_pte(path), spec.module, spec.inputs_from_images(heldout.images), spec.role,

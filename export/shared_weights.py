@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from export.errors import ProgramExportError
+from export.executorch_writer import lowering_failed, write_program_bytes
 from export.noise import NOISE_OPS
 
 DATA_TAG = "cloud_weights"
@@ -85,17 +86,9 @@ def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tens
     except ProgramExportError:
         raise
     except Exception as error:  # lowering raises many error types
-        raise ProgramExportError(f"ExecuTorch export of {path.name} with external weights failed: "
-                                 f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-                                 ) from error
-    write_atomically(path, program)
+        raise lowering_failed(path, error, " with external weights") from error
+    write_program_bytes(path, program)
     return sorted(data_file_keys(part_path))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 def _read_table(file: BinaryIO):

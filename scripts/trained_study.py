@@ -127,8 +127,7 @@ def photos_on_device(manifest_path: Path, serial: str, work: Path) -> tuple[list
         model = efficientnet_lite0()
         reference = [model(images[i:i + 1]).numpy().reshape(-1) for i in range(len(names))]
     manifest = load_manifest_file(manifest_path)
-    program_ids = [e["id"] for e in manifest.data["programs"]
-                   if e["role"] in ("client", "full") and e["format"] == "pte"]
+    program_ids = [e.id for e in manifest.manifest.programs if e.role in ("client", "full") and e.format == "pte"]
     photos = [PhotoInput(name, images[i:i + 1].numpy()) for i, name in enumerate(names)]
     with device_connector(serial) as connect:
         link = DeviceLink(connect)
