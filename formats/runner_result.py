@@ -13,7 +13,8 @@ from typing import Any
 from formats.schema import check_schema
 
 RUNNER_RESULT_SCHEMA = "splitbench.runner_result"
-RUNNER_RESULT_VERSIONS: tuple[int, ...] = (1, 2)  # 2 added timing.inference_cpu_ms, interference, files, ...
+# 2 added timing.inference_cpu_ms, interference, files, ...; 3 added data (the --data file of external weights)
+RUNNER_RESULT_VERSIONS: tuple[int, ...] = (1, 2, 3)
 RUNNER_CAPABILITIES_SCHEMA = "splitbench.runner_capabilities"
 CORE_PEAK_SCHEMA = "splitbench.core_peak"
 CORE_PEAK_VERSIONS: tuple[int, ...] = (1,)

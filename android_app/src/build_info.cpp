@@ -113,6 +113,7 @@ Json capabilities_json() {
   caps.set("peak_kernel_isas", compiled);
   caps.set("peak_kernel_isas_supported", supported);
   caps.set("write_files", Json::array_of(std::vector<std::string>{"input", "output"}));
+  caps.set("data_files", true);  // --data: external weights in an ExecuTorch .ptd file
 #ifdef SPLITBENCH_WITH_ETDUMP
   caps.set("etdump", true);
 #else

@@ -9,9 +9,12 @@
 
 namespace splitbench {
 
-// `etdump_path` non-empty attaches ExecuTorch's ETDumpGen event tracer (builds
-// with SPLITBENCH_WITH_ETDUMP only); the trace of the timed runs goes there.
+// `data_path` non-empty loads the program's external weights from that
+// ExecuTorch data file (.ptd). `etdump_path` non-empty attaches ExecuTorch's
+// ETDumpGen event tracer (builds with SPLITBENCH_WITH_ETDUMP only); the trace
+// of the timed runs goes there.
 std::unique_ptr<ProgramSession> make_executorch_session(const std::string& path,
+                                                        const std::string& data_path,
                                                         LoadMode load_mode,
                                                         const std::string& etdump_path);
 

@@ -55,6 +55,7 @@ void run(const RunnerOptions& options, RunReport& report, Measurement& measureme
   if (!options.etdump_path.empty()) check_writable(options.etdump_path, "--etdump");
   report.model = inspect_model_file(options.model_path);
   std::unique_ptr<ProgramSession> session = make_session(*report.model, options);
+  if (!options.data_path.empty()) report.data = inspect_data_file(options.data_path);
   report.threadpool_size = session->set_thread_count(options.threads);
   report.measurement = &measurement;
   measure_program(*session, MeasurementPlan::from_options(options), measurement);

@@ -1,4 +1,4 @@
-// Which program file is to run, and in which format.
+// Which program file is to run, in which format, and the data file of its weights.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,12 @@ struct ModelFile {
   int64_t size_bytes = 0;
 };
 
+// The ExecuTorch data file (.ptd) given with --data: the program's external weights.
+struct DataFile {
+  std::string path;
+  int64_t size_bytes = 0;
+};
+
 const char* model_format_name(ModelFormat format);
 
 // Stats the file and tells the format from its first bytes (a .ptl is a zip
@@ -25,9 +31,14 @@ const char* model_format_name(ModelFormat format);
 // Throws RunnerError(kModelMissing) when the file is not a readable regular file.
 ModelFile inspect_model_file(const std::string& path);
 
+// Stats the data file; ExecuTorch judges its contents when the program loads.
+// Throws RunnerError(kModelMissing) when it is not a readable regular file.
+DataFile inspect_data_file(const std::string& path);
+
 // Creates the session of the runtime that runs this format.
 // Throws RunnerError(kUnsupportedFormat) when that runtime is not built in, and
-// kBadArgs for options the runtime cannot honour.
+// kBadArgs for options the runtime cannot honour (--etdump, --data and
+// --load-mode mmap go with .pte programs only).
 std::unique_ptr<ProgramSession> make_session(const ModelFile& model,
                                              const RunnerOptions& options);
 

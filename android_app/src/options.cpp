@@ -65,6 +65,33 @@ std::vector<int64_t> parse_shape(const std::string& text) {
   return shape;
 }
 
+void check_measure_peak_options(const RunnerOptions& o) {
+  if (!o.model_path.empty() || !o.data_path.empty() || !o.write_input_path.empty() ||
+      !o.write_output_path.empty() || !o.etdump_path.empty()) {
+    bad_args("--measure-peak runs no program; drop --model, --data, --write-input, --write-output "
+             "and --etdump");
+  }
+}
+
+// Every file the runner writes gets its own path, and none of them is a file it reads.
+void check_distinct_paths(const RunnerOptions& o) {
+  const std::string* written[] = {&o.output_json_path, &o.write_input_path, &o.write_output_path,
+                                  &o.etdump_path};
+  for (size_t i = 0; i < 4; ++i) {
+    if (written[i]->empty()) continue;
+    for (size_t j = i + 1; j < 4; ++j) {
+      if (*written[i] == *written[j]) {
+        bad_args("--output-json, --write-input, --write-output and --etdump need different paths, "
+                 "got '" + *written[i] + "' twice");
+      }
+    }
+    if (*written[i] == o.model_path || *written[i] == o.data_path) {
+      bad_args("'" + *written[i] + "' is read as --model or --data and cannot also be written; "
+               "give --output-json, --write-input, --write-output and --etdump other paths");
+    }
+  }
+}
+
 }  // namespace
 
 const char* load_mode_name(LoadMode mode) {
@@ -72,7 +99,7 @@ const char* load_mode_name(LoadMode mode) {
 }
 
 const char* usage_text() {
-  return "usage: splitbench_runner --model PATH [--iterations 60] [--warmup 1]\n"
+  return "usage: splitbench_runner --model PATH [--data PATH.ptd] [--iterations 60] [--warmup 1]\n"
          "         [--min-time-ms 0] [--max-time-ms 0 (0 = no cap)]\n"
          "         [--core N (-1 = do not pin)] [--threads 1]\n"
          "         [--load-mode file|mmap] [--input random|zeros|PATH.raw]\n"
@@ -89,6 +116,11 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   using Setter = std::function<void(const std::string&)>;
   const std::map<std::string, Setter> setters = {
       {"--model", [&](const std::string& v) { o.model_path = v; }},
+      {"--data",
+       [&](const std::string& v) {
+         if (v.empty()) bad_args("--data expects the path of the program's .ptd data file");
+         o.data_path = v;
+       }},
       {"--iterations",
        [&](const std::string& v) {
          o.iterations = parse_integer("--iterations", v, 1, 100000000);
@@ -196,23 +228,13 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   if (parsed.command == Command::kRun && o.model_path.empty()) {
     bad_args("--model PATH is required");
   }
-  if (parsed.command == Command::kMeasurePeak &&
-      (!o.model_path.empty() || !o.write_input_path.empty() || !o.write_output_path.empty() ||
-       !o.etdump_path.empty())) {
-    bad_args("--measure-peak runs no program; drop --model, --write-input, --write-output and --etdump");
-  }
+  if (parsed.command == Command::kMeasurePeak) check_measure_peak_options(o);
   if (parsed.command == Command::kRun && o.peak_isa != "auto") {
     bad_args("--peak-isa goes with --measure-peak");
   }
-  const std::string* written[] = {&o.output_json_path, &o.write_input_path, &o.write_output_path,
-                                  &o.etdump_path};
-  for (size_t i = 0; i < 4; ++i) {
-    for (size_t j = i + 1; j < 4; ++j) {
-      if (!written[i]->empty() && *written[i] == *written[j]) {
-        bad_args("--output-json, --write-input, --write-output and --etdump need different paths, "
-                 "got '" + *written[i] + "' twice");
-      }
-    }
+  check_distinct_paths(o);
+  if (!o.data_path.empty() && o.data_path == o.model_path) {
+    bad_args("--data names the program itself; pass the .ptd data file exported with it");
   }
   if (o.max_time_ms > 0 && o.max_time_ms < o.min_time_ms) {
     bad_args("--max-time-ms must be 0 (no cap) or at least --min-time-ms");

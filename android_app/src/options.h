@@ -12,6 +12,8 @@ enum class LoadMode { kFile, kMmap };
 
 struct RunnerOptions {
   std::string model_path;
+  // ExecuTorch data file (.ptd) holding the program's external weights; empty = none.
+  std::string data_path;
   int iterations = 60;
   int warmup = 1;
   double min_time_ms = 0.0;

@@ -40,6 +40,13 @@ Json model_json(const ModelFile& model) {
   return json;
 }
 
+Json data_json(const DataFile& data) {
+  Json json = Json::object();
+  json.set("path", data.path);
+  json.set("size_bytes", static_cast<long long>(data.size_bytes));
+  return json;
+}
+
 Json affinity_json(const RunReport& report) {
   Json affinity = Json::object();
   affinity.set("requested_core", report.options ? Json(report.options->core) : Json());
@@ -183,6 +190,7 @@ Json run_report_json(const RunReport& report) {
   result.set("message", report.failure ? Json(report.failure->message) : Json());
   result.set("runner", runner_summary_json());
   result.set("model", report.model ? model_json(*report.model) : Json());
+  result.set("data", report.data ? data_json(*report.data) : Json());
   result.set("options", report.options ? options_json(*report.options) : Json());
   result.set("affinity", affinity_json(report));
   result.set("threads", threads_json(report));

@@ -1,4 +1,4 @@
-// Assembles the runner result JSON (schema splitbench.runner_result, version 2,
+// Assembles the runner result JSON (schema splitbench.runner_result, version 3,
 // docs/formats.md section 2) from what one run produced.
 #pragma once
 
@@ -21,6 +21,7 @@ struct RunFailure {
 struct RunReport {
   std::optional<RunnerOptions> options;  // null when the command line was refused
   std::optional<ModelFile> model;
+  std::optional<DataFile> data;  // --data, once the file was found
   std::optional<int> threadpool_size;
   const Measurement* measurement = nullptr;
   std::optional<RunFailure> failure;
@@ -28,7 +29,8 @@ struct RunReport {
 
 // 2: timing.inference_cpu_ms and timing.traced, interference, files, the
 // options write_input/write_output/etdump, error kind cannot_write.
-constexpr int kRunnerResultSchemaVersion = 2;
+// 3: data, the ExecuTorch data file (.ptd) of --data.
+constexpr int kRunnerResultSchemaVersion = 3;
 
 Json run_report_json(const RunReport& report);
 

@@ -127,7 +127,8 @@ def test_small_xnnpack_program_agrees_with_the_host_runner(bundle, host_runner_b
     entry = next(p for p in manifest.programs if p.role == "client" and p.split_point == "conv5_3"
                  and p.reduction is None and p.noise is None and p.format == "pte" and p.backend == "xnnpack")
     program = manifest_path.parent / entry.file
-    args = ("--model", str(program), "--iterations", "2", "--warmup", "0", "--input", "random", "--seed", "5")
+    data = ("--data", str(manifest_path.parent / entry.data_file)) if entry.data_file else ()
+    args = ("--model", str(program), *data, "--iterations", "2", "--warmup", "0", "--input", "random", "--seed", "5")
 
     ours = run_json(launch_command(folder, *args))
     host = run_json([str(host_runner_bundle / RUNNER_EXECUTABLE), *args])

@@ -43,11 +43,11 @@ def programs(tmp_path_factory) -> dict:
     return {"convnet": export_program(folder / "convnet.pte", "tiny"), "add_one": folder / "add_one.pte"}
 
 
-def python_reference_output(program: Path, inputs: list):
+def python_reference_output(program: Path, inputs: list, data: Path | None = None):
     import torch
     from executorch.runtime import Runtime
 
-    method = Runtime.get().load_program(program).load_method("forward")
+    method = Runtime.get().load_program(program, data_path=data).load_method("forward")
     return method.execute([torch.from_numpy(x) for x in inputs])[0].numpy()
 
 
@@ -255,6 +255,15 @@ def _measured_programs(manifest, fmt: str):
     return [entry for entry in manifest.programs_with_role("full", "client") if entry.format == fmt]
 
 
+def _data_file(manifest_path: Path, entry) -> Path | None:
+    """The data file (.ptd) holding the entry's weights, or None when they are inside the program."""
+    return manifest_path.parent / entry.data_file if entry.data_file else None
+
+
+def _data_args(data: Path | None) -> list:
+    return ["--data", data] if data else []
+
+
 def test_small_export_programs_match_python_runtime(runner, small_export, input_gen):
     from formats.manifest import program_file
 
@@ -262,15 +271,16 @@ def test_small_export_programs_match_python_runtime(runner, small_export, input_
     entries = _measured_programs(manifest, "pte")
     assert {entry.backend for entry in entries} >= {"xnnpack"}
     for entry in entries:
-        path = program_file(manifest_path, entry)
-        result, done = run_runner(runner, "--model", path, "--iterations", 1, "--warmup", 0, "--seed", 5)
+        path, data = program_file(manifest_path, entry), _data_file(manifest_path, entry)
+        result, done = run_runner(runner, "--model", path, *_data_args(data), "--iterations", 1, "--warmup", 0,
+                                  "--seed", 5)
         assert done.returncode == 0, (entry.id, result["message"])
         output = result["output"]
         assert output["shape"] == entry.output_shape and output["dtype"] == entry.output_dtype
         assert result["inputs"] == [{"shape": entry.input_shape, "dtype": entry.input_dtype}]
         if entry.noise is not None:
             continue  # fresh noise at every inference: nothing deterministic to compare
-        expected = python_reference_output(path, [input_gen.random_input(tuple(entry.input_shape), 5)])
+        expected = python_reference_output(path, [input_gen.random_input(tuple(entry.input_shape), 5)], data)
         assert output["checksum"] == input_gen.checksum(expected.tobytes()), entry.id
 
 
@@ -280,8 +290,9 @@ def test_noisy_program_draws_fresh_noise_per_launch(runner, small_export):
     manifest_path, manifest = small_export
     noisy = [e for e in _measured_programs(manifest, "pte") if e.noise is not None and e.backend == "xnnpack"]
     assert noisy, "the small export should hold a noisy program"
-    path = program_file(manifest_path, noisy[0])
-    checksums = {run_runner(runner, "--model", path, "--iterations", 1, "--input", "zeros")[0]["output"]["checksum"]
+    path, data = program_file(manifest_path, noisy[0]), _data_file(manifest_path, noisy[0])
+    checksums = {run_runner(runner, "--model", path, *_data_args(data), "--iterations", 1, "--input",
+                            "zeros")[0]["output"]["checksum"]
                  for _ in range(2)}
     assert len(checksums) == 2
 

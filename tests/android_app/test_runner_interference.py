@@ -13,6 +13,7 @@ import pytest
 from runner_helpers import allowed_core, run_runner
 
 from analysis.tidy import preempted_sample
+from formats.runner_result import RUNNER_RESULT_VERSIONS
 from stats.confidence import median_interval
 
 ITERATIONS = 150  # about 0.3 s of a 2 ms program: many scheduler slices
@@ -76,7 +77,7 @@ def test_disturbed_launch_reports_preempted_samples(runner, convstack):
     assert done.returncode == 0, done.stderr
 
     for result in (before, disturbed, after):
-        assert result["schema_version"] == 2 and result["status"] == "ok"
+        assert result["schema_version"] == RUNNER_RESULT_VERSIONS[-1] and result["status"] == "ok"
         assert result["affinity"]["cpus_observed"] == [core]
         interference = result["interference"]
         assert (interference["preempted_samples"], interference["preempted_wall_minus_cpu_ms"]) == \

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from runner_helpers import export_program, run_runner
 
+from formats.runner_result import RUNNER_RESULT_VERSIONS
+
 EXIT_RUN_FAILED, EXIT_BAD_ARGS, EXIT_CANNOT_WRITE = 1, 2, 3
 
 
@@ -36,7 +38,7 @@ def test_bad_run_flags_are_refused(runner, tiny, tmp_path, args, mentions):
     args = [str(tmp_path / "same.raw") if a == "SAME" else a for a in args]
     result, done = run_runner(runner, "--model", tiny, *args)
     check_error(result, done, "splitbench.runner_result", "bad_args", EXIT_BAD_ARGS, mentions)
-    assert result["schema_version"] == 2
+    assert result["schema_version"] == RUNNER_RESULT_VERSIONS[-1]
 
 
 @pytest.mark.parametrize("args,mentions", [
