@@ -11,14 +11,22 @@ where shared.ptd is ONE data file holding the union of both programs' weights (e
 export folder keeps them. Then launches android_app's host runner (android_app/build/linux-<arch>/bundle) pinned
 to --core with one thread, the variants interleaved (A B C D, A B C D, ... for --rounds rounds, in each of
 --load-mode file and mmap), and prints per variant and load mode the medians over the rounds of load_ms (program +
-method load), the first inference and peak RSS (VmHWM), the median of every timed inference, and whether the
-outputs agree with the embedded program's; then the disk: both programs embedded against both programs plus the
-one data file. Every file is in the page cache (just written), so load times are not those of a cold start.
+method load; with the fastest launch's beside it), the first inference and peak RSS (VmHWM), the median of every
+timed inference, how many timed inferences lost the core to another task (the runner's interference.
+preempted_samples: on a busy machine the medians move), and whether the outputs agree with the embedded
+program's; then the disk: both programs embedded against both programs plus the one data file. Every file is in
+the page cache (just written), so load times are not those of a cold start.
 
     .venv/bin/python -m scripts.bench_device_weights [--width-divisor 1] [--input-size 224] [--rounds 3]
         [--iterations 10] [--core 1] [--out DIR] [--runner PATH]
 
 A quick run: --width-divisor 8 --input-size 32.
+
+Measured at full size on core 1 of a 2-core VM busy with other work (load average 2.7): disk 612 MB embedded
+(553 + 59) against 553 MB shared (two 0.01 MB programs and the data file: the client's weights are the full
+model's); medians embedded/shared, file mode: load 950/626 ms full (fastest 624/556), 86/84 ms client; mmap:
+306/297 ms full, 63/55 ms client; first and steady inference (~305/292 ms full, ~291/273 ms client) and peak RSS
+(1056 MB full, 126 MB client) alike; outputs identical.
 """
 from __future__ import annotations
 
@@ -112,12 +120,15 @@ def measure(runner: Path, variants: list[Variant], args: argparse.Namespace) -> 
 def summary_row(name: str, load_mode: str, launches: list[dict], reference: list[dict]) -> str:
     timings = [launch["timing"] for launch in launches]
     load_ms = statistics.median(t["load_ms"] for t in timings)
+    load_min_ms = min(t["load_ms"] for t in timings)
     first_ms = statistics.median(t["first_inference_ms"] for t in timings)
     steady_ms = statistics.median(ms for t in timings for ms in t["inference_ms"])
     peak_mb = statistics.median(launch["memory"]["vm_hwm_kb"] * 1024 / MB for launch in launches)
+    preempted = sum(launch["interference"]["preempted_samples"] for launch in launches)
+    samples = sum(len(t["inference_ms"]) for t in timings)
     same = {launch["output"]["checksum"] for launch in launches} == {reference[0]["output"]["checksum"]}
-    return (f"{name:<16} {load_mode:<5} {load_ms:>9.1f} {first_ms:>9.1f} {steady_ms:>10.1f} {peak_mb:>8.0f} "
-            f"{'yes' if same else 'NO':>8}")
+    return (f"{name:<16} {load_mode:<5} {load_ms:>8.1f} {load_min_ms:>8.1f} {first_ms:>8.1f} {steady_ms:>9.1f} "
+            f"{peak_mb:>7.0f} {f'{preempted}/{samples}':>9} {'yes' if same else 'NO':>8}")
 
 
 def print_report(variants: list[Variant], results: dict[tuple[str, str], list[dict]], shape: ModelShape,
@@ -125,8 +136,8 @@ def print_report(variants: list[Variant], results: dict[tuple[str, str], list[di
     print(f"VGG-16, {shape.num_classes} classes, {shape.input_size} px, width divisor {shape.width_divisor}; client "
           f"cut after {SPLIT_POINT}; host runner on core {args.core}, 1 thread, {args.rounds} rounds x "
           f"{args.iterations} timed inferences (medians)")
-    print(f"{'variant':<16} {'mode':<5} {'load_ms':>9} {'first_ms':>9} {'steady_ms':>10} {'peak_MB':>8} "
-          f"{'same_out':>8}")
+    print(f"{'variant':<16} {'mode':<5} {'load_ms':>8} {'(min)':>8} {'first_ms':>8} {'steady_ms':>9} "
+          f"{'peak_MB':>7} {'preempted':>9} {'same_out':>8}")
     for load_mode in LOAD_MODES:
         for variant in variants:
             embedded = variant.name.split()[0] + " embedded"
