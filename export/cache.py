@@ -53,7 +53,8 @@ class ProgramStore:
     entry. An export folder gets the file as a hard link (the same inode: the disk holds it once, every folder
     stays self-contained, deleting a folder or the store never breaks the other; a symlink would dangle when the
     store is pruned). Only when the two paths are on different file systems is the file copied.
-    Programs whose weights live in a folder's shared data file (cloud remainders) are not stored.
+    Programs whose weights live in a folder's shared data file (fp32 XNNPACK programs, export.shared_weights) are
+    not stored: their weights are the folder's.
     """
 
     def __init__(self, root: Path):

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from export.architectures import ARCHITECTURES, DEFAULT_ARCH, get_architecture
-from export.config import BACKENDS, ExportConfig, parse_k_option, parse_name_list
+from export.config import BACKENDS, DEVICE_WEIGHTS, ExportConfig, parse_k_option, parse_name_list
 from export.errors import ConfigError, ExportError
 from export.events import ExportEvent
 from export.graph_split import ModelGraph
@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cloud-backends",
                         help="backends of the cloud remainders (default none: the device programs only; the split "
                              "study asks for xnnpack)")
+    parser.add_argument("--device-weights", choices=DEVICE_WEIGHTS, default="shared",
+                        help="shared (default): full and client fp32 XNNPACK programs keep their weights once, in the "
+                             "folder's data file weights.ptd, which the sweep pushes and the runner loads with --data; "
+                             "embedded: inside each program")
     parser.add_argument("--program-store", type=Path,
                         help="folder of programs shared between export folders: a program already exported with "
                              "the same cache key is hard-linked from there (default: $SPLITBENCH_PROGRAM_STORE, "
@@ -125,7 +129,7 @@ def config_from_args(args: argparse.Namespace, listing: bool = False) -> ExportC
         k_by_split=parse_k_option(args.k, splits or (), arch) if args.k and not args.model else {},
         noise_variance=args.noise_variance,
         noise_splits=parse_name_list(args.noise_splits, "--noise-splits") if args.noise_splits else None,
-        backends=parse_name_list(backends, backends_option), cloud_backends=cloud,
+        backends=parse_name_list(backends, backends_option), cloud_backends=cloud, device_weights=args.device_weights,
         calibration_dir=args.calibration_dir, calibration_count=args.calibration_count,
         accuracy_count=args.accuracy_count, model_factory=args.model, calibration_photos=args.calibration_photos,
         program_store=args.program_store or default_program_store(), workers=args.workers,

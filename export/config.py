@@ -21,6 +21,7 @@ ALL_BACKENDS: tuple[str, ...] = BACKENDS + tuple(row.name for row in BACKEND_TAB
 DEFAULT_K_BY_SPLIT: dict[str, int] = dict(get_architecture("vgg16").default_k)  # VGG-16's; see Architecture
 VGG16_CONV_CHANNELS: tuple[int, ...] = (64, 128, 256, 512)
 VGG16_CLASSIFIER_HIDDEN = 4096
+DEVICE_WEIGHTS: tuple[str, ...] = ("shared", "embedded")  # ExportConfig.device_weights
 MIN_INPUT_SIZE = 32  # five 2x2 poolings (stride-2 stages) need at least 32 pixels
 
 
@@ -34,6 +35,9 @@ class ExportConfig:
     `noise_variance` adds `<split>_reduced_noisy` configurations for `noise_splits` (all splits when None).
     `backends` lists the backends of the full and client programs; `cloud_backends` those the cloud remainders
     are written in (none by default: only a study that runs them asks for them).
+    `device_weights`: "shared" keeps the weights of full and client programs whose backend can (fp32 XNNPACK) in the
+    folder's one data file, like the cloud remainders' (export.shared_weights); "embedded" keeps them inside each
+    program (for a runner build without `--data`, or to measure a self-contained program's load).
     `program_store` is the folder of programs shared between export folders (export.cache.ProgramStore; None:
     none); `workers` the number of export processes (None: as many as the cores and memory allow).
     """
@@ -53,6 +57,7 @@ class ExportConfig:
     noise_splits: tuple[str, ...] | None = None
     backends: tuple[str, ...] = BACKENDS
     cloud_backends: tuple[str, ...] = ()
+    device_weights: str = "shared"
     calibration_dir: Path | None = None
     calibration_count: int = 64
     calibration_batch_size: int = 8
@@ -130,6 +135,9 @@ class ExportConfig:
                 raise ConfigError(f"unknown backend {backend!r}; valid backends: {', '.join(ALL_BACKENDS)}")
         if not self.backends:
             raise ConfigError(f"no backend given; choose from: {', '.join(ALL_BACKENDS)}")
+        if self.device_weights not in DEVICE_WEIGHTS:
+            raise ConfigError(f"device weights {self.device_weights!r} is neither of {', '.join(DEVICE_WEIGHTS)}; "
+                              "pass --device-weights shared or embedded")
 
     def _check_noise(self) -> None:
         if self.noise_variance is None:

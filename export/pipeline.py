@@ -21,9 +21,10 @@ from export.reduction_setup import load_calibration, load_heldout, prepare_reduc
 from export.shared_weights import DATA_FILE, SharedWeights, data_file_keys, write_pte_with_external_weights
 from export.tool_versions import tool_versions
 from export.writers import ExportContext, WrittenProgram, writer_for
+from formats.backends import backend as backend_row
 from formats.errors import ManifestError
 from formats.file_hash import file_sha256
-from formats.manifest import Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
+from formats.manifest import DataFileInfo, Manifest, ModelInfo, ProgramEntry, load_manifest, write_manifest
 
 MANIFEST_NAME = "manifest.json"
 
@@ -34,8 +35,9 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
     Programs whose cache key and file are unchanged since the last run are kept as they are; with
     `config.program_store`, a program another folder exported with the same cache key is hard-linked from the
     store instead of exported again. The programs left to export are exported by `config.workers` processes
-    (export.parallel). Cloud remainders (xnnpack) keep their weights in the folder's shared data file
-    (export.shared_weights). `keep_other_data`: keep in that file the weights of remainders of the previous
+    (export.parallel). Programs whose backend can (fp32 xnnpack: cloud remainders, and full and client programs unless
+    `config.device_weights` is "embedded") keep their weights in the folder's shared data file
+    (export.shared_weights), which the manifest lists with its sha256. `keep_other_data`: keep in that file the weights of remainders of the previous
     manifest that this configuration does not list (a study exporting one folder in several parts).
     """
     out_dir = prepare_output_dir(config.out_dir)
@@ -59,14 +61,16 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
                               noise_variance=spec.noise.variance if spec.noise else None, tools=tools,
                               quantization=quantization_key(calibration, heldout)
                               if spec.backend in INT8_BACKENDS else None,
-                              storage="shared_weights" if shares_weights(spec) else None)
+                              storage="shared_weights" if shares_weights(spec, config) else None)
             for spec in specs]
     data_path = out_dir / DATA_FILE
-    data_keys = data_file_keys(data_path) if any(map(shares_weights, specs)) else set()
+    sharing = [shares_weights(spec, config) for spec in specs]
+    data_keys = data_file_keys(data_path) if any(sharing) else set()
     done: dict[int, ProgramEntry] = {}
     pending: list[int] = []
     for index, spec in enumerate(specs):
-        entry = reusable(spec, previous.get(spec.program_id), keys[index], out_dir, data_keys, store)
+        entry = reusable(previous.get(spec.program_id), keys[index], out_dir, data_keys,
+                         None if sharing[index] else store)
         if entry is None:
             pending.append(index)
             continue
@@ -76,14 +80,20 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
     other_data = {key for entry in previous.values() if entry.id not in {spec.program_id for spec in specs}
                   for key in (entry.data_keys or [])} if keep_other_data else set()
 
-    def current_manifest() -> Manifest:
-        return replace(manifest, programs=[done[index] for index in sorted(done)])
+    on_disk = data_file_info(data_path) if any(sharing) else None  # rewritten only once every program is done
+
+    def current_manifest(listed: DataFileInfo | None = on_disk, present: set[str] = data_keys) -> Manifest:
+        """The programs so far; those whose weights are not in the data file `listed` (holding the keys `present`)
+        are left out (an interrupted run exports them again)."""
+        programs = [done[index] for index in sorted(done)
+                    if done[index].data_file is None or set(done[index].data_keys or ()) <= present]
+        return replace(manifest, programs=programs, data_files=[listed] if listed is not None else [])
 
     def export_job(index: int) -> ExportResult:
         spec, events = specs[index], list[ExportEvent]()
-        part = out_dir / f"{spec.program_id}.ptd.part" if shares_weights(spec) else None
+        part = out_dir / f"{spec.program_id}.ptd.part" if sharing[index] else None
         entry = export_program(spec, context, out_dir, keys[index], events.append, part)
-        return ExportResult(index, entry, part, events)
+        return ExportResult(index, entry, part if part is not None and part.is_file() else None, events)
 
     largest_first = sorted(pending, key=lambda index: -parameter_count(specs[index].module))
     workers = export_workers(config.workers, source.model, len(pending))
@@ -99,9 +109,10 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
         on_event(ExportEvent(PROGRAM_EXPORTED, result.entry.id,
                              f"{result.entry.size_bytes} bytes in {result.entry.export_time_s:.1f} s"))
         write_manifest(out_dir / MANIFEST_NAME, current_manifest())  # after every program: an interrupted run
-        # keeps them (remainders whose weights are not yet in the data file are exported again)
-    finish_shared_weights(data_path, shared, other_data | referenced_keys(done.values()))
-    manifest = current_manifest()
+        # keeps them (programs whose weights are not yet in the data file are exported again)
+    final_keys = other_data | referenced_keys(done.values())
+    finish_shared_weights(data_path, shared, final_keys)
+    manifest = current_manifest(data_file_info(data_path), final_keys)
     if store is not None:
         for entry in manifest.programs:
             store.add(entry, out_dir, manifest)
@@ -114,23 +125,33 @@ def parameter_count(module: nn.Module) -> int:
     return sum(parameter.numel() for parameter in module.parameters())
 
 
-def shares_weights(spec: ProgramSpec) -> bool:
-    """Cloud remainders run by XNNPACK on the host keep their weights in the folder's shared data file."""
-    return spec.role == "cloud" and spec.backend == "xnnpack"
+def shares_weights(spec: ProgramSpec, config: ExportConfig) -> bool:
+    """Whether `spec` keeps its weights in the folder's shared data file: its backend can (formats.backends'
+    external_weights), and it is a cloud remainder or the configuration shares the device programs' weights."""
+    return backend_row(spec.backend).external_weights and (spec.role == "cloud" or config.device_weights == "shared")
+
+
+def data_file_info(data_path: Path) -> DataFileInfo | None:
+    """The manifest's description of the data file on disk (None when there is none)."""
+    if not data_path.is_file():
+        return None
+    return DataFileInfo(data_path.name, file_sha256(data_path), data_path.stat().st_size)
 
 
 def referenced_keys(entries) -> set[str]:
     return {key for entry in entries for key in (entry.data_keys or [])}
 
 
-def reusable(spec: ProgramSpec, previous: ProgramEntry | None, cache_key: str, out_dir: Path, data_keys: set[str],
+def reusable(previous: ProgramEntry | None, cache_key: str, out_dir: Path, data_keys: set[str],
              store: ProgramStore | None) -> ProgramEntry | None:
-    """The previous entry if its key and file are unchanged (and its weights are in the data file), else the
-    store's program with the same key linked into the folder, else None (to export)."""
+    """The previous entry if its key and file are unchanged (and its weights are in this folder's data file), else
+    the store's program with the same key linked into the folder (`store`: None for a program that shares weights,
+    which the store does not hold), else None (to export)."""
     entry = reusable_entry(previous, cache_key, out_dir)
-    if entry is not None and (entry.data_file is None or (entry.data_keys and set(entry.data_keys) <= data_keys)):
+    if entry is not None and (entry.data_file is None or (
+            entry.data_file == DATA_FILE and entry.data_keys and set(entry.data_keys) <= data_keys)):
         return entry
-    if store is None or shares_weights(spec):
+    if store is None:
         return None
     stored = store.lookup(cache_key)
     if stored is None:
@@ -157,8 +178,8 @@ def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cac
                    on_event: EventSink = ignore_event, data_part: Path | None = None) -> ProgramEntry:
     """Write one program file and describe it (int8 programs with their quantization and accuracy figures).
 
-    With `data_part` (a cloud remainder, see shares_weights), its weights go to that data file instead, to be
-    merged into the folder's shared data file."""
+    With `data_part` (see shares_weights), its weights go to that data file instead, to be merged into the folder's
+    shared data file (the entry names no data file when the program kept every weight inside)."""
     path = out_dir / spec.file_name
     started = time.perf_counter()
     data_keys = None
@@ -181,7 +202,7 @@ def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cac
         param_count=costs.param_count, flops=costs.flops, ptl_bytecode_version=written.ptl_bytecode_version,
         export_time_s=round(export_time_s, 3), cache_key=cache_key, arch=context.arch,
         quantization=written.quantization, accuracy=written.accuracy,
-        data_file=DATA_FILE if data_keys is not None else None, data_keys=data_keys,
+        data_file=DATA_FILE if data_keys else None, data_keys=data_keys or None,
     )
 
 

@@ -1,13 +1,15 @@
-"""Cloud remainders whose weights live in one shared ExecuTorch data file (.ptd) beside them.
+"""Programs whose weights live in one shared ExecuTorch data file (.ptd) beside them.
 
-Every remainder of a model carries most of the same weights (VGG-16's fully connected layers alone are 480 MB).
+Every remainder of a model carries most of the same weights (VGG-16's fully connected layers alone are 480 MB),
+and every client carries the full model's first layers.
 ExecuTorch 1.5.1 lets the XNNPACK delegate keep its constants outside the program: tagging the module's
 weights (`delegate_constant_tag` in a node's custom metadata, see tag_constants) makes the delegate put them in
 a named data store under keys that are the sha256 of their bytes, written as a FlatTensor `.ptd` file and
 looked up by key when the program loads (`Runtime.load_program(pte, data_path=ptd)`). Equal weights get equal
-keys in every remainder, so the remainders of one folder share one data file: the union of their keys, each blob
-once (`SharedWeights`). A remainder's manifest entry names the data file and the keys it needs (`data_file`,
-`data_keys`).
+keys in every program, so the fp32 XNNPACK programs of one folder (full model, clients, remainders) share one
+data file: the union of their keys, each blob once (`SharedWeights`). A program's manifest entry names the data
+file and the keys it needs (`data_file`, `data_keys`); the manifest lists the file with its sha256
+(`data_files`); the native runner loads it with `--data`.
 
 Measured at full size (python -m scripts.bench_cloud_weights, conv5_1 and pool5 remainders, loaded 2-core VM):
 disk 497 MB shared vs 975 MB self-contained vs 537 MB for one saved model rebuilt on the host; ready to run in
@@ -29,35 +31,33 @@ from export.errors import ProgramExportError
 from export.executorch_writer import lowering_failed, write_program_bytes
 from export.noise import NOISE_OPS
 
-DATA_TAG = "cloud_weights"
+DATA_TAG = "weights"
 DATA_FILE = f"{DATA_TAG}.ptd"
 BLOB_ALIGNMENT = 16  # XNNPACK's constant alignment (CONSTANT_TENSOR_ALIGNMENT)
 
 
 def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, data_path: Path) -> bytes:
     """The XNNPACK program of `module` without its delegated weights; those weights are written to the data file
-    `data_path` (straight from the serializer: no copy of them is held in memory)."""
+    `data_path` (straight from the serializer: no copy of them is held in memory). No data file is written when
+    the delegate kept every weight inside: weights it transforms while lowering (a batch norm folded into its
+    convolution: every weight of a ResNet client) are new constants, not the tagged ones."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
 
     with torch.no_grad():
         exported = torch.export.export(module.eval(), (example_input,), strict=False)
-        tagged = tag_constants(exported)
+        tag_constants(exported)
         compile_config = EdgeCompileConfig(_core_aten_ops_exception_list=list(NOISE_OPS))
         program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()],
                                               compile_config=compile_config).to_executorch()
         program_bytes = program.buffer
         data = program._tensor_data or {}  # 1.5.1 has no public accessor on ExecutorchProgramManager
-        if tagged and DATA_TAG not in data:
-            raise ProgramExportError(f"{tagged} weights were tagged for {data_path.name} but the program kept them "
-                                     "inside; this executorch version does not externalize them")
-        temporary = data_path.with_name(data_path.name + ".tmp")
+        data_path.unlink(missing_ok=True)
         if DATA_TAG in data:
+            temporary = data_path.with_name(data_path.name + ".tmp")
             with open(temporary, "wb") as file:
                 data[DATA_TAG].write_to_file(file)
-        else:
-            SharedWeights().write(temporary)
-        temporary.replace(data_path)
+            temporary.replace(data_path)
     return program_bytes
 
 
@@ -80,7 +80,7 @@ def tag_constants(exported: torch.export.ExportedProgram) -> int:
 def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tensor, path: Path,
                                     part_path: Path) -> list[str]:
     """Write the program to `path` and its weights to the data file `part_path` (both atomically); return the
-    keys of the weights, sorted."""
+    keys of the weights, sorted (none, and no data file, when the program kept them all inside)."""
     try:
         program = lower_with_external_weights(module, example_input, part_path)
     except ProgramExportError:

@@ -58,8 +58,10 @@ class Runtime:
 @dataclass(frozen=True)
 class Backend:
     """One backend: its file format (= file suffix), runtime, the writer export uses for it (export.writers),
-    the dtype of its programs, whether `python -m export` writes it without being asked, and its report label
-    and figure colour (None: a colour of the figures' fallback palette)."""
+    the dtype of its programs, whether `python -m export` writes it without being asked, its report label
+    and figure colour (None: a colour of the figures' fallback palette), and whether its programs can keep their
+    weights in a data file shared by the programs of one export folder (`external_weights`, export.shared_weights;
+    the runner loads it with `--data`)."""
 
     name: str
     format: str
@@ -69,6 +71,7 @@ class Backend:
     exported_by_default: bool
     label: str
     colour: str | None
+    external_weights: bool = False
 
 
 PRIMARY_RUNTIME = "executorch"
@@ -81,7 +84,7 @@ RUNTIME_TABLE: tuple[Runtime, ...] = (
 
 BACKEND_TABLE: tuple[Backend, ...] = (  # in the order backends are shown in
     Backend("xnnpack", "pte", PRIMARY_RUNTIME, writer="executorch", dtype="float32", exported_by_default=True,
-            label="ExecuTorch with the XNNPACK delegate (.pte)", colour="#1f77b4"),
+            label="ExecuTorch with the XNNPACK delegate (.pte)", colour="#1f77b4", external_weights=True),
     Backend("xnnpack_int8", "pte", PRIMARY_RUNTIME, writer="executorch_int8", dtype="int8",
             exported_by_default=False, label="ExecuTorch with the XNNPACK delegate, int8 (.pte)", colour=None),
     Backend("portable", "pte", PRIMARY_RUNTIME, writer="executorch", dtype="float32", exported_by_default=True,

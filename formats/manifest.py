@@ -5,12 +5,16 @@ entries that bench/ copies into each results row. Version 2 adds, per program, `
 `accuracy` (export/README.md). Version 1 manifests are still read: their programs read as `arch` vgg16, no
 quantization, no accuracy figures. Version 3 adds `data_file` and `data_keys`: a program whose weights live in
 a shared ExecuTorch data file (.ptd) beside it names that file and the keys it needs there (cloud remainders);
-older manifests read with both null (every program self-contained).
+older manifests read with both null (every program self-contained). Version 4 lists the data files of the folder
+(`data_files`: file, sha256, size_bytes, so that a sweep pushes and checks them like programs), which every
+`data_file` of an entry must name, and gives the data file to fp32 XNNPACK device programs too (full model and
+clients share one copy of their weights); older manifests read with no data files listed.
 """
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +25,8 @@ from formats.json_file import write_json_atomically
 from formats.schema import check_schema, record_fields
 
 MANIFEST_SCHEMA = "splitbench.manifest"
-MANIFEST_SCHEMA_VERSION = 3
-SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
+MANIFEST_SCHEMA_VERSION = 4
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3, 4)
 V1_ARCH = "vgg16"  # the only architecture a version 1 manifest can hold
 ADDED_IN_V2 = ("arch", "quantization", "accuracy")
 ADDED_IN_V3 = ("data_file", "data_keys")
@@ -108,6 +112,28 @@ class AccuracyInfo:
 
 
 @dataclass(frozen=True)
+class DataFileInfo:
+    """A data file (.ptd) of the folder: weights that programs name by key; `file` relative to the folder."""
+
+    file: str
+    sha256: str
+    size_bytes: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> DataFileInfo:
+        values = _record_fields(cls, data, "data file")
+        check_program_file_name("data file", values["file"])
+        if not isinstance(values["sha256"], str) or len(values["sha256"]) != 64 or \
+                any(c not in "0123456789abcdef" for c in values["sha256"]):
+            raise ManifestError(f"data file {values['file']!r}: sha256 is not 64 lower-case hex digits; "
+                                "re-export the manifest")
+        size = values["size_bytes"]
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ManifestError(f"data file {values['file']!r}: size_bytes is not a count; re-export the manifest")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class ProgramEntry:
     id: str
     configuration: str
@@ -181,6 +207,11 @@ class Manifest:
     programs: list[ProgramEntry] = field(default_factory=list)
     schema: str = MANIFEST_SCHEMA
     schema_version: int = MANIFEST_SCHEMA_VERSION
+    data_files: list[DataFileInfo] = field(default_factory=list)
+
+    def data_file(self, name: str) -> DataFileInfo | None:
+        """The listed data file `name` (None for one a manifest before version 4 names without listing it)."""
+        return next((info for info in self.data_files if info.file == name), None)
 
     def program(self, program_id: str) -> ProgramEntry:
         """The entry with `program_id`; ManifestError listing the known ids otherwise."""
@@ -198,6 +229,7 @@ class Manifest:
             "schema": self.schema, "schema_version": self.schema_version,
             "created_utc": self.created_utc, "tools": dict(self.tools), "model": asdict(self.model),
             "programs": [entry.to_json() for entry in self.programs],
+            "data_files": [asdict(info) for info in self.data_files],
         }
 
     @classmethod
@@ -219,10 +251,39 @@ class Manifest:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ManifestError(f"program ids listed twice: {', '.join(duplicates)}")
-        check_distinct_base_names(programs)
+        data_files = read_data_files(data, version)
+        check_data_files_listed(programs, data_files, version)
+        check_distinct_base_names(programs, data_files)
         return cls(created_utc=data["created_utc"], tools=dict(data["tools"]),
                    model=_build(ModelInfo, data["model"], "model"), programs=programs,
-                   schema=schema, schema_version=version)
+                   schema=schema, schema_version=version, data_files=data_files)
+
+
+def read_data_files(data: dict[str, Any], version: int) -> list[DataFileInfo]:
+    """The `data_files` of a version 4 manifest (none before)."""
+    if version < 4:
+        return []
+    if "data_files" not in data:
+        raise ManifestError("manifest lacks 'data_files'; re-export it")
+    if not isinstance(data["data_files"], list):
+        raise ManifestError(f"'data_files' is a {json_type_name(data['data_files'])}, not a list: the manifest's "
+                            "structure is wrong; re-export it")
+    files = [DataFileInfo.from_json(item) for item in data["data_files"]]
+    names = [info.file for info in files]
+    if len(set(names)) != len(names):
+        raise ManifestError(f"data files listed twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    return files
+
+
+def check_data_files_listed(programs: list[ProgramEntry], data_files: list[DataFileInfo], version: int) -> None:
+    """From version 4 on, every data file a program names is listed in `data_files`."""
+    if version < 4:
+        return
+    listed = {info.file for info in data_files}
+    for entry in programs:
+        if entry.data_file is not None and entry.data_file not in listed:
+            raise ManifestError(f"program {entry.id!r} names data file {entry.data_file!r}, which 'data_files' "
+                                "does not list; re-export the manifest")
 
 
 def check_program_file_name(program_id: Any, file: Any) -> None:
@@ -285,15 +346,18 @@ def check_entry_types(values: dict[str, Any]) -> None:
         raise wrong("export_time_s", "a number")
 
 
-def check_distinct_base_names(programs: list[ProgramEntry]) -> None:
-    """ManifestError when two entries' files share a base name (they would be one file on the device)."""
+def check_distinct_base_names(programs: list[ProgramEntry], data_files: Sequence[DataFileInfo] = ()) -> None:
+    """ManifestError when two files (programs' or data files') share a base name (they would be one file on the
+    device)."""
     seen: dict[str, str] = {}
-    for entry in programs:
-        base = entry.file.rsplit("/", 1)[-1]
+    named = [(f"program {entry.id!r}", entry.file) for entry in programs]
+    named += [(f"data file {info.file!r}", info.file) for info in data_files]
+    for owner, file in named:
+        base = file.rsplit("/", 1)[-1]
         if base in seen:
-            raise ManifestError(f"program {entry.id!r}: file {entry.file!r} has the same base name as program "
-                                f"{seen[base]!r}'s; they would overwrite each other on the device: re-export the manifest")
-        seen[base] = entry.id
+            raise ManifestError(f"{owner}: file {file!r} has the same base name as {seen[base]}'s; they would "
+                                "overwrite each other on the device: re-export the manifest")
+        seen[base] = owner
 
 
 def json_type_name(value: Any) -> str:

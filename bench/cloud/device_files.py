@@ -62,6 +62,9 @@ def runner_arguments(layout: DeviceLayout, launch: FileLaunch) -> list[str]:
     argv = ["--model", layout.model_path(launch.program), "--iterations", str(launch.iterations),
             "--warmup", str(launch.warmup), "--core", str(launch.core), "--threads", "1",
             "--input", launch.input_path]
+    data = layout.data_path(launch.program)
+    if data is not None:
+        argv += ["--data", data]
     if launch.write_io:
         argv += ["--write-input", launch.device_file(INPUT_FILE), "--write-output", launch.device_file(OUTPUT_FILE)]
     if launch.etdump:

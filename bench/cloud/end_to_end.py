@@ -20,7 +20,7 @@ from bench.cloud.errors import CloudStageError
 from bench.cloud.feature_encodings import ENCODINGS, encoded_sizes, round_trip
 from bench.cloud.host_runtime import HostProgram
 from bench.cloud.input_image import InputImage
-from bench.cloud.plan import CLOUD_BACKEND, SplitWork, data_path
+from bench.cloud.plan import CLOUD_BACKEND, SplitWork
 from formats.cloud_results import CLOUD_ONLY_CONFIGURATION, CloudRow, TransferBytes
 from formats.run_folder import utc_now_text
 
@@ -100,7 +100,7 @@ def check_split(run_id: str, work: SplitWork, outcome: FileLaunchOutcome, image:
     transfer = transfer_of(features, "features")
     try:
         reference = full.run(device_input)
-        remainder = HostProgram.load(work.remainder.local_path, data_path(work.remainder))
+        remainder = HostProgram.load(work.remainder.local_path, work.remainder.data_local_path)
         logits, timing = remainder.timed(features, settings.repeats, CLOUD_BACKEND)
         by_encoding = {"float32": agreement(reference, logits)}
         for encoding in ENCODINGS[1:]:

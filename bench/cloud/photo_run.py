@@ -20,7 +20,7 @@ from bench.cloud.device_files import INPUT_FILE, OUTPUT_FILE, FileLaunch, cloud_
 from bench.cloud.end_to_end import read_raw
 from bench.cloud.errors import CloudStageError
 from bench.cloud.host_runtime import HostProgram
-from bench.cloud.plan import CLOUD_BACKEND, data_path
+from bench.cloud.plan import CLOUD_BACKEND
 from bench.device.facts import collect_device_facts
 from bench.sweep.deploy import DeviceLayout, deploy, deploy_items
 from bench.sweep.loop import device_call
@@ -73,8 +73,8 @@ def device_programs(manifest: LoadedManifest, program_ids: list[str]) -> list[tu
             if remainder_id not in entries:
                 raise CloudStageError(f"{manifest.path} lacks {remainder_id} (the remainder of {program_id}); "
                                       "export with --cloud-backends xnnpack")
-            remainder = program_from_entry(entries[remainder_id], folder)
-        pairs.append((program_from_entry(entry, folder), remainder))
+            remainder = program_from_entry(entries[remainder_id], folder, manifest.manifest)
+        pairs.append((program_from_entry(entry, folder, manifest.manifest), remainder))
     return pairs
 
 
@@ -92,7 +92,7 @@ def run_photos_on_device(manifest: LoadedManifest, program_ids: list[str], photo
     if report.failures:
         first = next(iter(report.failures.items()))
         raise CloudStageError(f"could not put {first[0]} on the device ({first[1]}); free space and retry")
-    remainders = {r.program_id: HostProgram.load(r.local_path, data_path(r)) for _, r in pairs if r is not None}
+    remainders = {r.program_id: HostProgram.load(r.local_path, r.data_local_path) for _, r in pairs if r is not None}
     stage_dir = posixpath.join(layout.root, PHOTO_FOLDER, run_id)
     outcomes = []
     for photo in photos:

@@ -1,7 +1,8 @@
 """What the cloud stage runs for a run: one client program per split configuration of the run, its cloud
 remainder from the manifest, and the full program (the reference, and the cloud-only baseline's cloud side).
 Every missing remainder is one clear error before the device is touched. Remainders of manifests from version 3
-keep their weights in the export folder's one shared data file (`data_file`, export/shared_weights.py)."""
+keep their weights in the export folder's one shared data file (`data_file`, export/shared_weights.py); from
+version 4 the device programs' weights are there too, and the data file is pushed with them."""
 
 from __future__ import annotations
 
@@ -17,13 +18,6 @@ from formats.split_points import split_configuration_key
 CLOUD_BACKEND = "xnnpack"
 FULL_PROGRAM_ID = f"full.{CLOUD_BACKEND}"
 DEVICE_FORMAT = "pte"  # the ExecuTorch runner writes --write-input/--write-output
-
-
-def data_path(program: Program) -> Path | None:
-    """The shared data file (.ptd) holding `program`'s weights, or None when they are in the program itself
-    (manifests before version 3, and every device program)."""
-    data_file = program.entry.data_file
-    return program.local_path.parent / data_file if data_file else None
 
 
 @dataclass(frozen=True)
@@ -91,16 +85,17 @@ def plan_cloud_work(manifest: LoadedManifest, run_program_ids: list[str],
             missing.append(f"{remainder_id} (for {entry.id})")
             continue
         work.append(SplitWork(configuration=configuration, split_point=str(entry.split_point),
-                              client=program_from_entry(entry, folder), remainder=program_from_entry(remainder, folder),
+                              client=program_from_entry(entry, folder, manifest.manifest),
+                              remainder=program_from_entry(remainder, folder, manifest.manifest),
                               reduction_k=entry.reduction.k if entry.reduction else None))
     if missing:
         raise RemainderMissing(f"{manifest.path} lacks the cloud remainder(s) {', '.join(missing)}; re-export with "
                                f"--cloud-backends {CLOUD_BACKEND} (scripts/split_study.sh does)")
-    full = program_from_entry(entries[FULL_PROGRAM_ID], folder)
+    full = program_from_entry(entries[FULL_PROGRAM_ID], folder, manifest.manifest)
     for program in [full, *(w.remainder for w in work), *(w.client for w in work)]:
         if not program.local_path.is_file():
             raise CloudStageError(f"{program.local_path} (program {program.program_id}) is missing; re-run the export")
-        weights = data_path(program)
+        weights = program.data_local_path
         if weights is not None and not weights.is_file():
             raise CloudStageError(f"{weights} (the weights of {program.program_id}) is missing; re-run the export")
     return CloudPlan(full=full, splits=work)

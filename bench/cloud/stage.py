@@ -122,7 +122,7 @@ def run_cloud_stage(opened: OpenedCloudRun, serial_spec: str, link: DeviceLink,
                 c, posixpath.join(stage_dir, "link"), run_id, serial_spec, settings.link))
             files["link"] = opened.folder / LINK_FILE
             write_link_measurement(files["link"], measured_link)
-        full = HostProgram.load(opened.plan.full.local_path)
+        full = HostProgram.load(opened.plan.full.local_path, opened.plan.full.data_local_path)
         rows = []
         files["cloud"] = opened.folder / CLOUD_FILE
         with CloudRowWriter(files["cloud"]) as writer:

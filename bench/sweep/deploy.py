@@ -1,8 +1,8 @@
 """Put the runner and the model files on the device, pushing only what differs.
 
 The plain runner goes to ``<root>/runner``; the runner of another runtime (formats.backends: the TorchScript
-Lite one), only when the sweep has programs of it, to its own folder (``<root>/runner-lite``); the models to
-``<root>/models``.
+Lite one), only when the sweep has programs of it, to its own folder (``<root>/runner-lite``); the models, and the
+data files holding the weights of programs that keep them outside (once per file), to ``<root>/models``.
 A file is pushed when the device's copy is missing or its ``sha256sum`` differs (every
 file, on a device without sha256sum). Free space is checked before the first byte moves;
 pushed files are hashed again on the device.
@@ -25,6 +25,7 @@ from bench.errors import InsufficientStorage, TransferFailed
 from bench.sweep.programs import Program
 from bench.sweep.runners import RUNNER_EXECUTABLE, RunnerBundle
 from formats.backends import PRIMARY_RUNTIME, RUNTIMES
+from formats.errors import ManifestError
 
 DEVICE_SPLITBENCH_ROOT = "/data/local/tmp/splitbench"
 STORAGE_MARGIN_BYTES = 8 * 1024 * 1024
@@ -103,6 +104,16 @@ class DeviceLayout:
     def model_path(self, program: Program) -> str:
         return posixpath.join(self.models_dir, program.device_file_name)
 
+    def data_path(self, program: Program) -> str | None:
+        """Where the data file holding `program`'s weights goes (beside the models), or None when it has none."""
+        local = program.data_local_path
+        return posixpath.join(self.models_dir, local.name) if local is not None else None
+
+    def program_paths(self, program: Program) -> list[str]:
+        """The device files `program` needs: its model and, when it has one, its data file."""
+        data = self.data_path(program)
+        return [self.model_path(program)] + ([data] if data is not None else [])
+
 
 @dataclass(frozen=True)
 class DeployItem:
@@ -149,7 +160,8 @@ def runner_items(bundle: RunnerBundle, runner: DeviceRunner, required: bool) -> 
 def deploy_items(bundle: RunnerBundle, programs: list[Program], layout: DeviceLayout,
                  runtime_bundles: Mapping[str, RunnerBundle] | None = None) -> list[DeployItem]:
     """Everything the sweep needs on the device: the runner bundle's files, the files of the other runtimes'
-    runners given by runtime name (a failure there only fails that runtime's programs) and each program's model."""
+    runners given by runtime name (a failure there only fails that runtime's programs), each program's model and
+    each data file the programs keep their weights in (once, however many programs share it)."""
     items = runner_items(bundle, layout.runner, required=True)
     for runtime, runtime_bundle in (runtime_bundles or {}).items():
         items += runner_items(runtime_bundle, layout.runner_of(runtime), required=False)
@@ -158,7 +170,18 @@ def deploy_items(bundle: RunnerBundle, programs: list[Program], layout: DeviceLa
                    size_bytes=p.size_bytes, mode=0o644, required=False)
         for p in programs
     ]
-    return items
+    data_items: dict[str, DeployItem] = {}
+    for p in programs:
+        device_path, local_path = layout.data_path(p), p.data_local_path
+        if device_path is None or local_path is None or device_path in data_items:
+            continue
+        if p.data is None:
+            raise ManifestError(f"program {p.program_id} keeps its weights in {p.entry.data_file}, which its manifest "
+                                "does not list with a sha256 (a manifest before version 4); re-run the export")
+        data_items[device_path] = DeployItem(local_path=local_path, device_path=device_path,
+                                             sha256=p.data.sha256.lower(), size_bytes=p.data.size_bytes, mode=0o644,
+                                             required=False)
+    return items + list(data_items.values())
 
 
 def hash_check_script(items: list[DeployItem], free_space_dir: str) -> str:

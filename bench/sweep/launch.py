@@ -88,6 +88,9 @@ def runner_args(layout: DeviceLayout, request: LaunchRequest, config: SweepConfi
         argv += ["--max-time-ms", str(config.max_time_ms)]
     if program.runtime.needs_input_shape:
         argv += ["--input-shape", ",".join(str(size) for size in program.input_shape)]
+    data = layout.data_path(program)
+    if data is not None:
+        argv += ["--data", data]
     return argv
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from formats.backends import Runtime, runtime_of_format
 from formats.errors import ManifestError
 from formats.file_hash import file_sha256
-from formats.manifest import Manifest, ProgramEntry, load_manifest
+from formats.manifest import DataFileInfo, Manifest, ProgramEntry, load_manifest
 from formats.paper import backend_sort_key, configuration_sort_key
 
 SWEPT_ROLES = ("full", "client")
@@ -20,10 +20,18 @@ SWEPT_ROLES = ("full", "client")
 
 @dataclass(frozen=True)
 class Program:
-    """One full or client program of the manifest (its formats.manifest entry), with its file on this host."""
+    """One program of the manifest (its formats.manifest entry), with its file on this host, and the manifest's
+    description of its data file (`data`, when its weights are in one the manifest lists; manifests from version 4)."""
 
     entry: ProgramEntry
     local_path: Path
+    data: DataFileInfo | None = None
+
+    @property
+    def data_local_path(self) -> Path | None:
+        """The data file (.ptd) holding this program's weights on this host, or None when they are inside it."""
+        data_file = self.entry.data_file
+        return self.local_path.parent / data_file if data_file else None
 
     @property
     def program_id(self) -> str:
@@ -101,11 +109,13 @@ def load_manifest_file(path: Path) -> LoadedManifest:
     return loaded
 
 
-def program_from_entry(entry: ProgramEntry | dict, manifest_folder: Path) -> Program:
-    """The program of a manifest entry (a JSON entry of the current manifest version is read by its reader)."""
+def program_from_entry(entry: ProgramEntry | dict, manifest_folder: Path, manifest: Manifest | None = None) -> Program:
+    """The program of a manifest entry (a JSON entry of the current manifest version is read by its reader), with
+    its data file as `manifest` lists it."""
     if isinstance(entry, dict):
         entry = ProgramEntry.from_json(entry)
-    return Program(entry=entry, local_path=manifest_folder / entry.file)
+    data = manifest.data_file(entry.data_file) if manifest is not None and entry.data_file else None
+    return Program(entry=entry, local_path=manifest_folder / entry.file, data=data)
 
 
 def paper_order_key(program: Program) -> tuple:
@@ -132,7 +142,7 @@ def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | No
     and if a selected program's file is missing.
     """
     folder = manifest.path.parent
-    programs = [program_from_entry(entry, folder) for entry in manifest.manifest.programs]
+    programs = [program_from_entry(entry, folder, manifest.manifest) for entry in manifest.manifest.programs]
     swept = [p for p in programs if p.role in SWEPT_ROLES]
     if configurations:
         known = {p.configuration for p in swept}
@@ -149,6 +159,7 @@ def select_programs(manifest: LoadedManifest, configurations: Sequence[str] | No
         if not program.local_path.is_file():
             raise ManifestError(f"{program.local_path} (program {program.program_id}) is missing; re-run the export")
     check_program_hashes(swept)
+    check_data_files(swept)
     return sorted(swept, key=paper_order_key)
 
 
@@ -156,13 +167,33 @@ def check_program_hashes(programs: list[Program]) -> None:
     """ManifestError naming the first program whose file on this host is not the one the manifest lists
     (its size or sha256 differs): such a file is never pushed, and a row never blames the device for it."""
     for program in programs:
-        size_bytes = program.local_path.stat().st_size
-        if size_bytes != program.size_bytes:  # the free-space check and the push report trust size_bytes
-            raise ManifestError(f"{program.local_path} (program {program.program_id}) has {size_bytes} bytes, not the "
-                                f"manifest's size_bytes {program.size_bytes}: the file or the manifest changed after "
-                                "the export; re-run the export")
-        found = file_sha256(program.local_path)
-        if found != str(program.sha256).lower():
-            raise ManifestError(f"{program.local_path} (program {program.program_id}) has sha256 {found[:12]}..., "
-                                f"not the manifest's {str(program.sha256)[:12]}...: the file changed after the export; "
-                                "re-run the export")
+        check_file_matches(program.local_path, f"program {program.program_id}", program.size_bytes, program.sha256)
+
+
+def check_data_files(programs: list[Program]) -> None:
+    """ManifestError unless every data file the programs need is listed by the manifest, present, and the file it
+    lists (each file checked once)."""
+    checked: set[Path] = set()
+    for program in programs:
+        path = program.data_local_path
+        if path is None or path in checked:
+            continue
+        if program.data is None:
+            raise ManifestError(f"program {program.program_id} keeps its weights in {program.entry.data_file}, which "
+                                "the manifest does not list (a manifest before version 4); re-run the export")
+        if not path.is_file():
+            raise ManifestError(f"{path} (the weights of program {program.program_id}) is missing; re-run the export")
+        check_file_matches(path, f"data file of {program.program_id}", program.data.size_bytes, program.data.sha256)
+        checked.add(path)
+
+
+def check_file_matches(path: Path, what: str, size_bytes: int, sha256: str) -> None:
+    """ManifestError when the file at `path` (`what`) lacks the manifest's size or sha256."""
+    found_size = path.stat().st_size
+    if found_size != size_bytes:  # the free-space check and the push report trust size_bytes
+        raise ManifestError(f"{path} ({what}) has {found_size} bytes, not the manifest's size_bytes {size_bytes}: "
+                            "the file or the manifest changed after the export; re-run the export")
+    found = file_sha256(path)
+    if found != str(sha256).lower():
+        raise ManifestError(f"{path} ({what}) has sha256 {found[:12]}..., not the manifest's {str(sha256)[:12]}...: "
+                            "the file changed after the export; re-run the export")

@@ -34,6 +34,7 @@ from bench.sweep.runtime_runners import (
     RuntimeRunnerChoice,
     check_deployed_runtime_runner,
     choose_runtime_runners,
+    data_file_unsupported,
     record_runtime_runner,
     runtime_runner_deploy_failures,
     unsupported_programs,
@@ -216,6 +217,8 @@ def _execute_run(opened: OpenedRun, request: RunRequest, link: DeviceLink,
                 deploy_failures.update(runtime_runner_deploy_failures(choice, opened.programs, deploy_report, layout))
                 record_runtime_runner(log, choice)
             unsupported = unsupported_programs(runtime_runners, opened.programs)
+            unsupported.update(data_file_unsupported(link, opened.run_id, bundle, opened.programs, deploy_report,
+                                                     layout))
             plan = SweepPlan(run_id=opened.run_id, programs=opened.programs, config=opened.config, core=core,
                              layout=layout, device=device, completed=frozenset(existing.keys),
                              first_row_index=existing.count, deploy_failures=deploy_failures,
@@ -258,6 +261,10 @@ def release_claim(link: DeviceLink, claim: DeviceClaim, fresh_connection: bool) 
 
 
 def model_deploy_failures(programs: list[Program], report: DeployReport, layout: DeviceLayout) -> dict[str, str]:
-    """program id -> why its model file is not on the device."""
-    return {p.program_id: report.failures[layout.model_path(p)] for p in programs
-            if layout.model_path(p) in report.failures}
+    """program id -> why its model file (or the data file holding its weights) is not on the device."""
+    failures = {}
+    for p in programs:
+        failed = [path for path in layout.program_paths(p) if path in report.failures]
+        if failed:
+            failures[p.program_id] = report.failures[failed[0]]
+    return failures

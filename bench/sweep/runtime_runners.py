@@ -137,3 +137,19 @@ def record_runtime_runner(log: RunLog, choice: RuntimeRunnerChoice) -> None:
     log.record_runtime_runner(choice.runtime.session_field or f"{choice.runtime.name}_runner", RuntimeRunnerRecord(
         folder=str(bundle.folder) if bundle else None, runner_version=bundle.runner_version if bundle else None,
         unavailable_reason=choice.unavailable_reason))
+
+
+def data_file_unsupported(link: DeviceLink, run_id: str, bundle: RunnerBundle, programs: list[Program],
+                          report: DeployReport, layout: DeviceLayout) -> dict[str, str]:
+    """program id -> why it is not run, for the programs that keep their weights in a data file when the deployed
+    plain runner cannot load one (a build from before `--data`: its --version lacks `data_files`)."""
+    needing = [p for p in programs if p.data_local_path is not None and p.runtime.primary]
+    if not needing or report.first_failure_in(layout.runner.folder) is not None:
+        return {}
+    capabilities = device_call(link, run_id, lambda c: read_runner_capabilities(c, layout.runner))
+    if (capabilities or {}).get("data_files") is True:
+        return {}
+    message = (f"the runner in {bundle.folder} cannot load a data file (.ptd; its --version lacks data_files); "
+               f"rebuild it with: {build_hint(bundle.platform, bundle.abi)}, or re-export with "
+               "--device-weights embedded")
+    return {p.program_id: message for p in needing}

@@ -22,7 +22,8 @@ def test_manifest_round_trips_through_json(small_export, tmp_path):
 def test_manifest_has_the_documented_top_level_fields(small_export):
     manifest_path, _ = small_export
     data = json.loads(manifest_path.read_text())
-    assert data["schema"] == "splitbench.manifest" and data["schema_version"] == 3
+    assert data["schema"] == "splitbench.manifest" and data["schema_version"] == 4
+    assert [item["file"] for item in data["data_files"]] == ["weights.ptd"]
     assert set(data["tools"]) == {"python", "torch", "torchvision", "executorch"}
     assert data["model"] == {"arch": "vgg16", "num_classes": 2, "input_size": 32, "width_divisor": 16,
                              "weights": "seed:0"}
@@ -38,7 +39,7 @@ def test_unknown_schema_version_is_refused_with_the_file_and_versions(small_expo
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ManifestError, match=r"manifest .*manifest.json: splitbench.manifest schema_version 7 is not "
-                                            r"supported \(supported: 1, 2, 3\); pass a manifest written by export"):
+                                            r"supported \(supported: 1, 2, 3, 4\); pass a manifest written by export"):
         load_manifest(path)
 
 

@@ -1,4 +1,4 @@
-"""Manifest schema version 2 (arch, quantization, accuracy per program) and reading version 1."""
+"""Manifest schema versions 2 to 4 (arch, quantization, accuracy per program; data files) and reading version 1."""
 import json
 
 import pytest
@@ -8,6 +8,7 @@ from formats.manifest import (
     MANIFEST_SCHEMA_VERSION,
     AccuracyInfo,
     CalibrationInfo,
+    DataFileInfo,
     Manifest,
     ModelInfo,
     ProgramEntry,
@@ -38,16 +39,20 @@ def int8_entry() -> ProgramEntry:
                  accuracy=AccuracyInfo("fp32 eager module", HELDOUT, 0.875, 0.99, 0.97, 0.05, "random weights"))
 
 
-def manifest(*programs: ProgramEntry) -> Manifest:
+WEIGHTS = DataFileInfo("weights.ptd", "ef" * 32, 1234)
+
+
+def manifest(*programs: ProgramEntry, data_files: tuple[DataFileInfo, ...] = ()) -> Manifest:
     return Manifest(created_utc="2026-01-01T00:00:00Z", tools={"torch": "x"},
-                    model=ModelInfo("resnet18", 2, 64, 1, "seed:0"), programs=list(programs))
+                    model=ModelInfo("resnet18", 2, 64, 1, "seed:0"), programs=list(programs),
+                    data_files=list(data_files))
 
 
 def test_version_2_round_trips_arch_quantization_and_accuracy(tmp_path):
     written = manifest(entry(), int8_entry())
     write_manifest(tmp_path / "manifest.json", written)
     data = json.loads((tmp_path / "manifest.json").read_text())
-    assert data["schema_version"] == MANIFEST_SCHEMA_VERSION == 3
+    assert data["schema_version"] == MANIFEST_SCHEMA_VERSION == 4
     assert data["programs"][1]["quantization"]["calibration"] == {"source": "synthetic:seed=0:size=64",
                                                                   "count": 16, "sha256": "ab" * 32}
     assert data["programs"][1]["accuracy"]["top1_agreement"] == 0.875
@@ -86,16 +91,32 @@ def test_quantization_without_calibration_block_is_refused(tmp_path):
         load_manifest(tmp_path / "manifest.json")
 
 
-def test_version_3_round_trips_a_shared_data_file_and_version_2_reads_without_one(tmp_path):
-    remainder = entry(id="conv5_1_simple.cloud.xnnpack", configuration="conv5_1_simple", role="cloud",
-                      split_point="conv5_1", file="conv5_1_simple.cloud.xnnpack.pte", data_file="cloud_weights.ptd",
-                      data_keys=["aa" * 32, "bb" * 32])
-    write_manifest(tmp_path / "manifest.json", manifest(entry(), remainder))
+def remainder_entry(data_file: str = "weights.ptd") -> ProgramEntry:
+    return entry(id="conv5_1_simple.cloud.xnnpack", configuration="conv5_1_simple", role="cloud",
+                 split_point="conv5_1", file="conv5_1_simple.cloud.xnnpack.pte", data_file=data_file,
+                 data_keys=["aa" * 32, "bb" * 32])
+
+
+def test_version_4_round_trips_a_listed_data_file_shared_by_device_and_cloud_programs(tmp_path):
+    full = entry(data_file="weights.ptd", data_keys=["aa" * 32, "bb" * 32, "cc" * 32])
+    write_manifest(tmp_path / "manifest.json", manifest(full, remainder_entry(), data_files=(WEIGHTS,)))
     again = load_manifest(tmp_path / "manifest.json")
-    assert again.program(remainder.id).data_keys == ["aa" * 32, "bb" * 32]
-    assert again.program("full.xnnpack").data_file is None
+    assert again.program("conv5_1_simple.cloud.xnnpack").data_keys == ["aa" * 32, "bb" * 32]
+    assert again.program("full.xnnpack").data_file == "weights.ptd"
+    assert again.data_files == [WEIGHTS] and again.data_file("weights.ptd") == WEIGHTS
+    assert again.data_file("other.ptd") is None
+
+
+def test_version_3_reads_its_remainders_data_file_unlisted_and_version_2_without_one(tmp_path):
+    data = manifest(entry(), remainder_entry("cloud_weights.ptd")).to_json()
+    data["schema_version"] = 3
+    del data["data_files"]
+    (tmp_path / "v3.json").write_text(json.dumps(data))
+    v3 = load_manifest(tmp_path / "v3.json")
+    assert v3.data_files == [] and v3.program("conv5_1_simple.cloud.xnnpack").data_file == "cloud_weights.ptd"
     data = manifest(entry()).to_json()
     data["schema_version"] = 2
+    del data["data_files"]
     for program in data["programs"]:
         del program["data_file"], program["data_keys"]
     (tmp_path / "v2.json").write_text(json.dumps(data))
@@ -104,10 +125,33 @@ def test_version_3_round_trips_a_shared_data_file_and_version_2_reads_without_on
 
 
 @pytest.mark.parametrize("data_file, data_keys, message", [
-    ("../weights.ptd", ["aa"], r"\.\."), ("cloud_weights.ptd", None, "without a list of data_keys")])
+    ("../weights.ptd", ["aa"], r"\.\."), ("weights.ptd", None, "without a list of data_keys"),
+    ("other.ptd", ["aa"], "names data file 'other.ptd', which 'data_files' does not list")])
 def test_a_bad_data_file_is_refused(tmp_path, data_file, data_keys, message):
-    data = manifest(entry()).to_json()
+    data = manifest(entry(), data_files=(WEIGHTS,)).to_json()
     data["programs"][0].update(data_file=data_file, data_keys=data_keys)
     (tmp_path / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(ManifestError, match=message):
+        load_manifest(tmp_path / "manifest.json")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"sha256": "XY"}, "sha256 is not 64 lower-case hex digits"),
+    ({"size_bytes": -1}, "size_bytes is not a count"),
+    ({"file": "full.xnnpack.pte"}, "same base name"),
+    ({"file": "/tmp/weights.ptd"}, "absolute path"),
+])
+def test_a_bad_data_files_listing_is_refused(tmp_path, change, message):
+    data = manifest(entry(), data_files=(WEIGHTS,)).to_json()
+    data["data_files"][0].update(change)
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=message):
+        load_manifest(tmp_path / "manifest.json")
+
+
+def test_version_4_without_data_files_is_refused(tmp_path):
+    data = manifest(entry()).to_json()
+    del data["data_files"]
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="lacks 'data_files'"):
         load_manifest(tmp_path / "manifest.json")

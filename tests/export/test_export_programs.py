@@ -81,7 +81,7 @@ def test_every_deterministic_program_matches_eager(small_export, small_eager):
             continue
         with torch.no_grad():
             expected = small_eager[entry.id](image.clone())
-        actual = run_program(program_file(manifest_path, entry), image.clone())
+        actual = run_program(program_file(manifest_path, entry), image.clone(), data_path_of(manifest_path, entry))
         assert list(actual.shape) == entry.output_shape, entry.id
         torch.testing.assert_close(actual, expected, atol=ATOL, rtol=RTOL, msg=lambda m, entry=entry: f"{entry.id}: {m}")
         checked += 1
@@ -96,7 +96,7 @@ def test_noisy_programs_draw_fresh_noise_of_the_configured_variance(small_export
         expected_mean = clean(image.clone())
     for entry in [e for e in manifest.programs if e.noise is not None]:
         assert entry.noise.variance == 0.5 and entry.noise.seed_policy == "fresh_per_inference"
-        program = load_program(program_file(manifest_path, entry))
+        program = load_program(program_file(manifest_path, entry), data_path_of(manifest_path, entry))
         draws = torch.cat([program(image.clone()) for _ in range(200)])
         assert not torch.equal(draws[0], draws[1]), f"{entry.id} repeats its noise"
         deviation = draws - expected_mean
@@ -138,7 +138,7 @@ def test_cloud_programs_complete_the_client(tmp_path):
         full_output = model(image.clone())
     feature = run_program(program_file(manifest_path, manifest.program("conv5_2_simple.lite")), image.clone())
     simple_cloud = manifest.program("conv5_2_simple.cloud.xnnpack")
-    assert simple_cloud.data_file == "cloud_weights.ptd" and simple_cloud.size_bytes < 100_000  # weights outside
+    assert simple_cloud.data_file == "weights.ptd" and simple_cloud.size_bytes < 100_000  # weights outside
     cloud_output = run_program(program_file(manifest_path, simple_cloud), feature,
                                data_path_of(manifest_path, simple_cloud))
     torch.testing.assert_close(cloud_output, full_output, atol=ATOL, rtol=RTOL)
@@ -155,11 +155,12 @@ def test_cloud_programs_complete_the_client(tmp_path):
 
 def test_noisy_program_draws_different_noise_in_separate_processes(small_export):
     manifest_path, manifest = small_export
-    path = program_file(manifest_path, manifest.program("conv5_1_reduced_noisy.xnnpack"))
+    entry = manifest.program("conv5_1_reduced_noisy.xnnpack")
+    path, data_path = program_file(manifest_path, entry), data_path_of(manifest_path, entry)
     script = ("import sys, torch\nfrom executorch.runtime import Runtime\n"
-              "method = Runtime.get().load_program(sys.argv[1]).load_method('forward')\n"
+              "method = Runtime.get().load_program(sys.argv[1], data_path=sys.argv[2]).load_method('forward')\n"
               "print(method.execute([torch.zeros(1, 3, 32, 32)])[0].flatten().tolist())\n")
-    processes = [subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE,
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(path), str(data_path)], stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
     outputs = [process.communicate(timeout=120)[0].strip().splitlines()[-1] for process in processes]
     assert all(process.returncode == 0 for process in processes)

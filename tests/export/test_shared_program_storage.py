@@ -1,5 +1,6 @@
-"""Storage of exported programs: cloud remainders share one data file, a program store hard-links a program two
-export folders both need, and the export in two worker processes writes what one does."""
+"""Storage of exported programs: the fp32 XNNPACK programs of a folder (remainders, full model, clients) share one
+data file, a program store hard-links a self-contained program two export folders both need, and the export in two
+worker processes writes what one does."""
 import os
 
 import numpy as np
@@ -33,15 +34,17 @@ def test_remainders_share_one_data_file_and_reproduce_the_eager_model(tmp_path):
     remainders = [entry for entry in manifest.programs_with_role("cloud") if entry.reduction is None]
     for entry, simple in zip(reduced, remainders, strict=True):  # the trunk's and classifier's blobs are shared
         assert entry.data_file == DATA_FILE and set(simple.data_keys) < set(entry.data_keys)
-        assert entry.size_bytes < manifest.program("full.xnnpack").size_bytes / 20
+        assert entry.size_bytes < (tmp_path / "study" / DATA_FILE).stat().st_size / 20
     assert [entry.split_point for entry in remainders] == list(SPLITS)
     assert all(entry.data_file == DATA_FILE and entry.data_keys for entry in remainders)
     conv5_1, pool5 = (set(entry.data_keys) for entry in remainders)
     assert pool5 < conv5_1  # the classifier's weights are one blob in the file, used by both
-    assert data_file_keys(tmp_path / "study" / DATA_FILE) == conv5_1 | pool5 | {
-        key for entry in reduced for key in entry.data_keys}
     full = manifest.program("full.xnnpack")
-    assert all(entry.size_bytes < full.size_bytes / 20 for entry in remainders)  # no weights inside
+    assert conv5_1 <= set(full.data_keys)  # a remainder's weights are the full model's, stored once
+    assert data_file_keys(tmp_path / "study" / DATA_FILE) == {
+        key for entry in manifest.programs for key in entry.data_keys}
+    data_bytes = (tmp_path / "study" / DATA_FILE).stat().st_size
+    assert all(entry.size_bytes < data_bytes / 20 for entry in manifest.programs)  # no weights inside
     model = seeded_model("vgg16", ModelShape(2, 32, 16), 0).eval()
     image = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     for entry in remainders:
@@ -63,16 +66,18 @@ def test_reruns_reuse_remainders_only_while_their_weights_are_in_the_data_file(t
     events = []
     export(tmp_path / "study", events)
     exported = sorted(event.name for event in events if event.kind == PROGRAM_EXPORTED)
-    assert exported == ["conv5_1_simple.cloud.xnnpack", "pool5_simple.cloud.xnnpack"]
+    assert exported == ["conv5_1_simple.cloud.xnnpack", "conv5_1_simple.xnnpack", "full.xnnpack",
+                        "pool5_simple.cloud.xnnpack", "pool5_simple.xnnpack"]
     assert (tmp_path / "study" / DATA_FILE).is_file()
 
 
 @pytest.mark.slow
 def test_a_program_two_folders_need_is_one_file_on_disk(tmp_path):
     store = tmp_path / "programs"
-    one = export(tmp_path / "one", program_store=store, cloud_backends=(), workers=1)
+    one = export(tmp_path / "one", program_store=store, cloud_backends=(), workers=1, device_weights="embedded")
     events = []
-    export(tmp_path / "two", events, program_store=store, splits=("pool5",), cloud_backends=("xnnpack",))
+    export(tmp_path / "two", events, program_store=store, splits=("pool5",), cloud_backends=("xnnpack",),
+           device_weights="embedded")
     assert [e.kind for e in events if e.name == "full.xnnpack"] == [PROGRAM_REUSED]
     assert os.path.samefile(tmp_path / "one" / "full.xnnpack.pte", tmp_path / "two" / "full.xnnpack.pte")
     entry = one.program("full.xnnpack")
@@ -82,6 +87,16 @@ def test_a_program_two_folders_need_is_one_file_on_disk(tmp_path):
     for path in (tmp_path / "one").glob("conv5_1_simple.*"):
         path.unlink()
     assert ProgramStore(store).prune() == [one.program("conv5_1_simple.xnnpack").cache_key]
+
+
+@pytest.mark.slow
+def test_the_store_keeps_no_program_whose_weights_are_its_folders(tmp_path):
+    store = tmp_path / "programs"
+    manifest = export(tmp_path / "one", program_store=store, cloud_backends=(), backends=("xnnpack", "portable"))
+    shared = [entry for entry in manifest.programs if entry.data_file is not None]
+    assert {entry.backend for entry in shared} == {"xnnpack"} and len(shared) == 3
+    assert all(ProgramStore(store).lookup(entry.cache_key) is None for entry in shared)
+    assert ProgramStore(store).lookup(manifest.program("full.portable").cache_key) is not None
 
 
 @pytest.mark.slow
