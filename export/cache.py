@@ -6,11 +6,13 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from formats.file_hash import file_sha256
-from formats.manifest import Manifest, ProgramEntry
+from formats.manifest import DataFileInfo, Manifest, ProgramEntry
+
+DATA_SUFFIX = "ptd"
 
 # Bump when a change to export/ alters the programs it writes for the same inputs.
 EXPORTER_REVISION = 2
@@ -22,7 +24,7 @@ def program_cache_key(*, program_id: str, configuration: str, role: str, split_p
                       storage: str | None = None) -> str:
     """Hex sha256 over everything that determines a program's bytes: also the architecture, and for int8
     programs `quantization` (scheme, calibration and held-out images: they decide its bytes and its accuracy), and
-    `storage` when the weights are not in the program itself ("shared_weights"; left out of the key otherwise, so
+    `storage` when the weights are not in the program itself ("shared_model_weights"; left out of the key otherwise, so
     that the keys of self-contained programs are those of earlier exports)."""
     material = {
         "exporter_revision": EXPORTER_REVISION, "program_id": program_id, "configuration": configuration,
@@ -47,14 +49,16 @@ def reusable_entry(previous: ProgramEntry | None, cache_key: str, out_dir: Path)
 
 
 class ProgramStore:
-    """Programs shared between export folders, content-addressed by their cache key.
+    """Programs shared between export folders, content-addressed by their cache key, and the data files their
+    weights live in, content-addressed by their sha256.
 
     `<root>/<cache key>.<suffix>` is the program file and `<root>/<cache key>.json` a one-program manifest with its
-    entry. An export folder gets the file as a hard link (the same inode: the disk holds it once, every folder
-    stays self-contained, deleting a folder or the store never breaks the other; a symlink would dangle when the
-    store is pruned). Only when the two paths are on different file systems is the file copied.
-    Programs whose weights live in a folder's shared data file (fp32 XNNPACK programs, export.shared_weights) are
-    not stored: their weights are the folder's.
+    entry; `<root>/<sha256>.ptd` a data file (export.shared_weights) that programs of the store keep their weights
+    in. An export folder gets a file as a hard link (the same inode: the disk holds it once, every folder stays
+    self-contained, deleting a folder or the store never breaks the other; a symlink would dangle when the store
+    is pruned). Only when the two paths are on different file systems is the file copied. Folders whose data files
+    are byte for byte the same (each holds the full model's weights and no other: the weights a program adds stay
+    inside it) end up with one data file on disk (share_data_file).
     """
 
     def __init__(self, root: Path):
@@ -66,8 +70,12 @@ class ProgramStore:
     def entry_path(self, cache_key: str) -> Path:
         return self.root / f"{cache_key}.json"
 
-    def lookup(self, cache_key: str) -> ProgramEntry | None:
-        """The stored entry for `cache_key` if its file is intact (size and sha256), else None."""
+    def data_file_path(self, sha256: str) -> Path:
+        return self.root / f"{sha256}.{DATA_SUFFIX}"
+
+    def lookup(self, cache_key: str) -> StoredProgram | None:
+        """The stored program for `cache_key` if its file (and the data file holding its weights) is intact (size
+        and sha256), else None."""
         from formats.errors import ManifestError
         from formats.manifest import load_manifest
 
@@ -75,36 +83,56 @@ class ProgramStore:
         if not entry_path.is_file():
             return None
         try:
-            entries = load_manifest(entry_path).programs
+            stored = load_manifest(entry_path)
         except ManifestError:
             return None
-        if len(entries) != 1 or entries[0].cache_key != cache_key:
+        if len(stored.programs) != 1 or stored.programs[0].cache_key != cache_key:
             return None
-        entry = entries[0]
-        path = self.program_path(cache_key, entry.format)
-        if not path.is_file() or path.stat().st_size != entry.size_bytes or file_sha256(path) != entry.sha256:
+        entry = stored.programs[0]
+        if not intact(self.program_path(cache_key, entry.format), entry.size_bytes, entry.sha256):
             return None
-        return entry
+        if entry.data_file is None:
+            return StoredProgram(entry, None)
+        info = stored.data_file(entry.data_file)
+        if info is None or not intact(self.data_file_path(info.sha256), info.size_bytes, info.sha256):
+            return None
+        return StoredProgram(entry, self.data_file_path(info.sha256))
 
     def link_into(self, entry: ProgramEntry, out_dir: Path) -> None:
         """Put the stored file of `entry` at `out_dir/entry.file` (replacing what is there, atomically)."""
         place_link(self.program_path(entry.cache_key, entry.format), out_dir / entry.file)
 
     def add(self, entry: ProgramEntry, out_dir: Path, manifest: Manifest) -> None:
-        """Store the program `entry` of `out_dir` (a link to its file and its entry), unless it is stored already."""
+        """Store the program `entry` of `out_dir` (a link to its file and its entry), unless it is stored already;
+        a program whose weights are in a data file is stored with that data file (share_data_file)."""
         from formats.manifest import write_manifest
 
-        if entry.data_file is not None:
-            return
+        if entry.data_file is not None and manifest.data_file(entry.data_file) is None:
+            return  # a manifest before version 4: the data file's sha256 is unknown
         self.root.mkdir(parents=True, exist_ok=True)
         target = self.program_path(entry.cache_key, entry.format)
         source = out_dir / entry.file
         if not (target.is_file() and os.path.samefile(target, source)):
             place_link(source, target)
-        write_manifest(self.entry_path(entry.cache_key), replace(manifest, programs=[entry]))
+        data_files = [info for info in manifest.data_files if info.file == entry.data_file]
+        write_manifest(self.entry_path(entry.cache_key), replace(manifest, programs=[entry], data_files=data_files))
+
+    def share_data_file(self, path: Path, info: DataFileInfo) -> None:
+        """Make the folder's data file at `path` (described by `info`) and the store's copy with the same sha256
+        one file on disk: the folder gets the stored file when there is an intact one, else the store gets the
+        folder's."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        stored = self.data_file_path(info.sha256)
+        if stored.is_file() and os.path.samefile(stored, path):
+            return
+        if intact(stored, info.size_bytes, info.sha256):
+            place_link(stored, path)
+        else:
+            place_link(path, stored)
 
     def prune(self) -> list[str]:
-        """Remove stored programs no export folder links to any more (link count 1); return their cache keys."""
+        """Remove stored programs and data files no export folder links to any more (link count 1); return the
+        cache keys and data file digests removed."""
         removed: list[str] = []
         if not self.root.is_dir():
             return removed
@@ -116,7 +144,24 @@ class ProgramStore:
             for path in [*files, entry_path]:
                 path.unlink(missing_ok=True)
             removed.append(key)
+        for data_path in self.root.glob(f"*.{DATA_SUFFIX}"):
+            if data_path.stat().st_nlink == 1:
+                data_path.unlink()
+                removed.append(data_path.stem)
         return removed
+
+
+@dataclass(frozen=True)
+class StoredProgram:
+    """A program of the store: its entry and the stored data file its weights are in (None: inside it)."""
+
+    entry: ProgramEntry
+    data_path: Path | None
+
+
+def intact(path: Path, size_bytes: int, sha256: str) -> bool:
+    """Whether the file at `path` exists with that size and sha256."""
+    return path.is_file() and path.stat().st_size == size_bytes and file_sha256(path) == sha256
 
 
 def place_link(source: Path, target: Path) -> None:

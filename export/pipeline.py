@@ -18,7 +18,13 @@ from export.model_source import load_source_model
 from export.parallel import ExportResult, export_workers, run_jobs
 from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
-from export.shared_weights import DATA_FILE, SharedWeights, data_file_keys, write_pte_with_external_weights
+from export.shared_weights import (
+    DATA_FILE,
+    SharedWeights,
+    data_file_keys,
+    model_storage_ids,
+    write_pte_with_external_weights,
+)
 from export.tool_versions import tool_versions
 from export.writers import ExportContext, WrittenProgram, writer_for
 from formats.backends import backend as backend_row
@@ -46,7 +52,8 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
     weights_id, model_id, arch = source.weights_id, source.model_id, source.label
     calibration = load_calibration(config) if config.include_reduced or config.quantizes() else None
     heldout = load_heldout(config) if config.quantizes() else None
-    context = ExportContext(arch, weights_id, calibration if config.quantizes() else None, heldout)
+    context = ExportContext(arch, weights_id, calibration if config.quantizes() else None, heldout,
+                            model_storage_ids(source.model))
     reduced = prepare_reductions(config, source.graph, weights_id, model_id, out_dir, on_event, calibration)
     previous = previous_entries(out_dir / MANIFEST_NAME)
     assert config.num_classes is not None, "load_source_model sets it from the model's output"
@@ -61,21 +68,23 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
                               noise_variance=spec.noise.variance if spec.noise else None, tools=tools,
                               quantization=quantization_key(calibration, heldout)
                               if spec.backend in INT8_BACKENDS else None,
-                              storage="shared_weights" if shares_weights(spec, config) else None)
+                              storage="shared_model_weights" if shares_weights(spec, config) else None)
             for spec in specs]
     data_path = out_dir / DATA_FILE
     sharing = [shares_weights(spec, config) for spec in specs]
     data_keys = data_file_keys(data_path) if any(sharing) else set()
     done: dict[int, ProgramEntry] = {}
+    stored_weights: dict[int, Path] = {}  # program linked from the store -> the stored data file with its weights
     pending: list[int] = []
     for index, spec in enumerate(specs):
-        entry = reusable(previous.get(spec.program_id), keys[index], out_dir, data_keys,
-                         None if sharing[index] else store)
+        entry, stored_data = reusable(previous.get(spec.program_id), keys[index], out_dir, data_keys, store)
         if entry is None:
             pending.append(index)
             continue
         on_event(ExportEvent(PROGRAM_REUSED, spec.program_id, entry.file))
         done[index] = entry
+        if stored_data is not None:
+            stored_weights[index] = stored_data
     shared: SharedWeights | None = None
     other_data = {key for entry in previous.values() if entry.id not in {spec.program_id for spec in specs}
                   for key in (entry.data_keys or [])} if keep_other_data else set()
@@ -111,8 +120,15 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
         write_manifest(out_dir / MANIFEST_NAME, current_manifest())  # after every program: an interrupted run
         # keeps them (programs whose weights are not yet in the data file are exported again)
     final_keys = other_data | referenced_keys(done.values())
+    for index, stored_data in stored_weights.items():
+        if shared is None:
+            shared = SharedWeights.read(data_path, keep=final_keys)
+        shared.add_file(stored_data, set(done[index].data_keys or ()))
     finish_shared_weights(data_path, shared, final_keys)
-    manifest = current_manifest(data_file_info(data_path), final_keys)
+    listed = data_file_info(data_path)
+    if store is not None and listed is not None:
+        store.share_data_file(data_path, listed)
+    manifest = current_manifest(listed, final_keys)
     if store is not None:
         for entry in manifest.programs:
             store.add(entry, out_dir, manifest)
@@ -143,21 +159,20 @@ def referenced_keys(entries) -> set[str]:
 
 
 def reusable(previous: ProgramEntry | None, cache_key: str, out_dir: Path, data_keys: set[str],
-             store: ProgramStore | None) -> ProgramEntry | None:
-    """The previous entry if its key and file are unchanged (and its weights are in this folder's data file), else
-    the store's program with the same key linked into the folder (`store`: None for a program that shares weights,
-    which the store does not hold), else None (to export)."""
+             store: ProgramStore | None) -> tuple[ProgramEntry | None, Path | None]:
+    """(entry, None) for the previous entry if its key and file are unchanged (and its weights are in this
+    folder's data file); else (entry, the stored data file holding its weights, or None when they are inside it)
+    for the store's program with the same key, linked into the folder; else (None, None): to export."""
     entry = reusable_entry(previous, cache_key, out_dir)
     if entry is not None and (entry.data_file is None or (
             entry.data_file == DATA_FILE and entry.data_keys and set(entry.data_keys) <= data_keys)):
-        return entry
-    if store is None:
-        return None
-    stored = store.lookup(cache_key)
-    if stored is None:
-        return None
-    store.link_into(stored, out_dir)
-    return stored
+        return entry, None
+    stored = store.lookup(cache_key) if store is not None else None
+    if stored is None or stored.entry.data_file not in (None, DATA_FILE):
+        return None, None
+    assert store is not None
+    store.link_into(stored.entry, out_dir)
+    return stored.entry, stored.data_path
 
 
 def finish_shared_weights(data_path: Path, shared: SharedWeights | None, keep: set[str]) -> None:
@@ -184,7 +199,8 @@ def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cac
     started = time.perf_counter()
     data_keys = None
     if data_part is not None:
-        data_keys = write_pte_with_external_weights(spec.module, spec.example_input, path, data_part)
+        data_keys = write_pte_with_external_weights(spec.module, spec.example_input, path, data_part,
+                                                    context.model_storages)
         written = WrittenProgram()
     else:
         written = writer_for(spec.backend)(spec, context, path)

@@ -36,17 +36,19 @@ DATA_FILE = f"{DATA_TAG}.ptd"
 BLOB_ALIGNMENT = 16  # XNNPACK's constant alignment (CONSTANT_TENSOR_ALIGNMENT)
 
 
-def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, data_path: Path) -> bytes:
+def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, data_path: Path,
+                                model_storages: frozenset[int] | None = None) -> bytes:
     """The XNNPACK program of `module` without its delegated weights; those weights are written to the data file
     `data_path` (straight from the serializer: no copy of them is held in memory). No data file is written when
     the delegate kept every weight inside: weights it transforms while lowering (a batch norm folded into its
-    convolution: every weight of a ResNet client) are new constants, not the tagged ones."""
+    convolution: every weight of a ResNet client) are new constants, not the tagged ones. `model_storages`: see
+    tag_constants."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
 
     with torch.no_grad():
         exported = torch.export.export(module.eval(), (example_input,), strict=False)
-        tag_constants(exported)
+        tag_constants(exported, model_storages)
         compile_config = EdgeCompileConfig(_core_aten_ops_exception_list=list(NOISE_OPS))
         program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()],
                                               compile_config=compile_config).to_executorch()
@@ -61,28 +63,44 @@ def lower_with_external_weights(module: nn.Module, example_input: torch.Tensor, 
     return program_bytes
 
 
-def tag_constants(exported: torch.export.ExportedProgram) -> int:
-    """Mark every parameter, buffer and constant input of `exported` for the delegate's external data file (the
-    tag the XNNPACK serializer reads); return how many. Done on the lifted graph: executorch's
-    delegate_external_constants_pass_unlifted needs a second torch.export, which drops the tag of modules
-    named by numbers (an nn.Sequential such as the reduced remainder: measured, 0 of its weights tagged)."""
+def tag_constants(exported: torch.export.ExportedProgram, model_storages: frozenset[int] | None = None) -> int:
+    """Mark the parameters, buffers and constant inputs of `exported` for the delegate's external data file (the
+    tag the XNNPACK serializer reads); return how many. With `model_storages` (model_storage_ids of the source
+    model), only the tensors of the source model itself: the weights a program adds (a PCA head) stay inside it,
+    so that the data file of every folder holding the full model is the same file (the program store links it
+    once). Done on the lifted graph: executorch's delegate_external_constants_pass_unlifted needs a second
+    torch.export, which drops the tag of modules named by numbers (an nn.Sequential such as the reduced
+    remainder: measured, 0 of its weights tagged)."""
     signature = exported.graph_signature
     constants = {**signature.inputs_to_parameters, **signature.inputs_to_buffers,
                  **signature.inputs_to_lifted_tensor_constants}
     tagged = 0
     for node in exported.graph.nodes:
-        if node.op == "placeholder" and node.name in constants:
-            node.meta.setdefault("custom", {})["delegate_constant_tag"] = DATA_TAG
-            tagged += 1
+        if node.op != "placeholder" or node.name not in constants:
+            continue
+        target = constants[node.name]
+        tensor = exported.state_dict.get(target, exported.constants.get(target))
+        if model_storages is not None and (not isinstance(tensor, torch.Tensor)
+                                           or tensor.untyped_storage().data_ptr() not in model_storages):
+            continue
+        node.meta.setdefault("custom", {})["delegate_constant_tag"] = DATA_TAG
+        tagged += 1
     return tagged
 
 
+def model_storage_ids(model: nn.Module) -> frozenset[int]:
+    """The storages of `model`'s parameters and buffers (the cut programs' graphs share them: measured on VGG-16)."""
+    return frozenset(tensor.untyped_storage().data_ptr()
+                     for tensor in [*model.parameters(), *model.buffers()])
+
+
 def write_pte_with_external_weights(module: nn.Module, example_input: torch.Tensor, path: Path,
-                                    part_path: Path) -> list[str]:
+                                    part_path: Path, model_storages: frozenset[int] | None = None) -> list[str]:
     """Write the program to `path` and its weights to the data file `part_path` (both atomically); return the
-    keys of the weights, sorted (none, and no data file, when the program kept them all inside)."""
+    keys of the weights, sorted (none, and no data file, when the program kept them all inside).
+    `model_storages`: see tag_constants."""
     try:
-        program = lower_with_external_weights(module, example_input, part_path)
+        program = lower_with_external_weights(module, example_input, part_path, model_storages)
     except ProgramExportError:
         raise
     except Exception as error:  # lowering raises many error types
@@ -138,9 +156,9 @@ class SharedWeights:
             return cls()
         return cls(read_data_file(Path(path), lambda key: keep is None or key in keep))
 
-    def add_file(self, path: Path) -> None:
-        """Add the blobs of another data file (a remainder's own weights) that are not here yet."""
-        self.blobs.update(read_data_file(Path(path), lambda key: key not in self.blobs))
+    def add_file(self, path: Path, keys: set[str] | None = None) -> None:
+        """Add the blobs of another data file (a program's own weights; with `keys`, only those) not here yet."""
+        self.blobs.update(read_data_file(Path(path), lambda key: key not in self.blobs and (keys is None or key in keys)))
 
     def keep_only(self, keys: set[str]) -> None:
         self.blobs = {key: value for key, value in self.blobs.items() if key in keys}

@@ -22,13 +22,16 @@ from formats.manifest import AccuracyInfo, QuantizationInfo
 
 @dataclass(frozen=True)
 class ExportContext:
-    """What every program of one run shares: the architecture, the weights' identity, and the images int8
-    programs are calibrated (`calibration`) and measured (`heldout`) on (None when no program is int8)."""
+    """What every program of one run shares: the architecture, the weights' identity, the images int8
+    programs are calibrated (`calibration`) and measured (`heldout`) on (None when no program is int8), and the
+    storages of the source model's tensors (`model_storages`: which weights go to the shared data file,
+    export.shared_weights.tag_constants; None: every weight of a program that shares)."""
 
     arch: str
     weights_id: str
     calibration: CalibrationSet | None
     heldout: CalibrationSet | None
+    model_storages: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)

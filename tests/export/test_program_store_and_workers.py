@@ -7,8 +7,9 @@ import pytest
 from torch import nn
 
 from export import parallel
-from export.cache import ProgramStore, place_link
-from formats.manifest import Manifest, ModelInfo, ProgramEntry
+from export.cache import ProgramStore, StoredProgram, place_link
+from formats.file_hash import file_sha256
+from formats.manifest import DataFileInfo, Manifest, ModelInfo, ProgramEntry
 from scripts.bench_studies import disk_bytes, runner_seconds
 
 
@@ -36,7 +37,7 @@ def test_a_stored_program_is_one_inode_in_every_folder_and_pruned_when_no_folder
                             "size_bytes": 13})
     store = ProgramStore(tmp_path / "store")
     store.add(entry, folder, manifest_of(entry))
-    assert store.lookup("k1") == entry and store.lookup("k2") is None
+    assert store.lookup("k1") == StoredProgram(entry, None) and store.lookup("k2") is None
     store.link_into(entry, other)
     assert os.path.samefile(folder / "full.xnnpack.pte", other / "full.xnnpack.pte")
     # three names, one file on disk (beside it, the store's entry)
@@ -53,6 +54,47 @@ def test_a_changed_stored_file_is_not_reused(tmp_path):
     store = ProgramStore(tmp_path / "store")
     store.add(entry, tmp_path, manifest_of(entry))
     assert store.lookup("k") is None
+
+
+def folder_with_shared_weights(folder, weights: bytes):
+    """A folder whose one program keeps its weights in weights.ptd, and its manifest."""
+    folder.mkdir()
+    (folder / "full.xnnpack.pte").write_bytes(b"tiny program")
+    (folder / "weights.ptd").write_bytes(weights)
+    entry = ProgramEntry(**{**stored_entry("k").__dict__, "sha256": file_sha256(folder / "full.xnnpack.pte"),
+                            "size_bytes": 12, "data_file": "weights.ptd", "data_keys": ["aa" * 32]})
+    info = DataFileInfo("weights.ptd", file_sha256(folder / "weights.ptd"), len(weights))
+    manifest = Manifest(**{**manifest_of(entry).__dict__, "data_files": [info]})
+    return entry, info, manifest
+
+
+def test_folders_with_the_same_data_file_share_it_and_a_stored_program_brings_its_data_file(tmp_path):
+    store = ProgramStore(tmp_path / "store")
+    entry, info, manifest = folder_with_shared_weights(tmp_path / "one", b"the model's weights")
+    store.share_data_file(tmp_path / "one" / "weights.ptd", info)
+    store.add(entry, tmp_path / "one", manifest)
+    assert store.lookup("k") == StoredProgram(entry, store.data_file_path(info.sha256))
+    _, same, _ = folder_with_shared_weights(tmp_path / "two", b"the model's weights")
+    store.share_data_file(tmp_path / "two" / "weights.ptd", same)  # a second folder's equal file: one inode
+    assert os.path.samefile(tmp_path / "one" / "weights.ptd", tmp_path / "two" / "weights.ptd")
+    _, other, _ = folder_with_shared_weights(tmp_path / "three", b"other weights")
+    store.share_data_file(tmp_path / "three" / "weights.ptd", other)  # different bytes: stored beside it
+    assert not os.path.samefile(tmp_path / "one" / "weights.ptd", tmp_path / "three" / "weights.ptd")
+    assert (tmp_path / "three" / "weights.ptd").read_bytes() == b"other weights"
+    store.data_file_path(info.sha256).unlink()
+    assert store.lookup("k") is None  # its weights are gone from the store: export it again
+    (tmp_path / "three" / "weights.ptd").unlink()
+    assert store.prune() == [other.sha256]
+
+
+def test_a_stored_data_file_that_changed_is_replaced_by_the_folders(tmp_path):
+    store = ProgramStore(tmp_path / "store")
+    _, info, _ = folder_with_shared_weights(tmp_path / "one", b"weights")
+    store.root.mkdir()
+    store.data_file_path(info.sha256).write_bytes(b"damaged")
+    store.share_data_file(tmp_path / "one" / "weights.ptd", info)
+    assert store.data_file_path(info.sha256).read_bytes() == b"weights"
+    assert (tmp_path / "one" / "weights.ptd").read_bytes() == b"weights"
 
 
 def test_place_link_replaces_the_target(tmp_path):

@@ -33,7 +33,8 @@ def test_remainders_share_one_data_file_and_reproduce_the_eager_model(tmp_path):
     reduced = [entry for entry in manifest.programs_with_role("cloud") if entry.reduction is not None]
     remainders = [entry for entry in manifest.programs_with_role("cloud") if entry.reduction is None]
     for entry, simple in zip(reduced, remainders, strict=True):  # the trunk's and classifier's blobs are shared
-        assert entry.data_file == DATA_FILE and set(simple.data_keys) < set(entry.data_keys)
+        assert entry.data_file == DATA_FILE and set(simple.data_keys) == set(entry.data_keys)
+        assert entry.size_bytes > simple.size_bytes  # its PCA reconstruction stays inside the program
         assert entry.size_bytes < (tmp_path / "study" / DATA_FILE).stat().st_size / 20
     assert [entry.split_point for entry in remainders] == list(SPLITS)
     assert all(entry.data_file == DATA_FILE and entry.data_keys for entry in remainders)
@@ -81,7 +82,7 @@ def test_a_program_two_folders_need_is_one_file_on_disk(tmp_path):
     assert [e.kind for e in events if e.name == "full.xnnpack"] == [PROGRAM_REUSED]
     assert os.path.samefile(tmp_path / "one" / "full.xnnpack.pte", tmp_path / "two" / "full.xnnpack.pte")
     entry = one.program("full.xnnpack")
-    assert ProgramStore(store).lookup(entry.cache_key) == entry
+    assert ProgramStore(store).lookup(entry.cache_key).entry == entry
     # the store keeps no remainder (its weights are in its folder's data file) and prunes what no folder links
     assert not any(path.name.endswith(".cloud.xnnpack.pte") for path in store.iterdir())
     for path in (tmp_path / "one").glob("conv5_1_simple.*"):
@@ -90,13 +91,25 @@ def test_a_program_two_folders_need_is_one_file_on_disk(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_store_keeps_no_program_whose_weights_are_its_folders(tmp_path):
+def test_two_folders_with_the_full_model_keep_one_data_file_and_reuse_its_programs(tmp_path):
     store = tmp_path / "programs"
-    manifest = export(tmp_path / "one", program_store=store, cloud_backends=(), backends=("xnnpack", "portable"))
-    shared = [entry for entry in manifest.programs if entry.data_file is not None]
-    assert {entry.backend for entry in shared} == {"xnnpack"} and len(shared) == 3
-    assert all(ProgramStore(store).lookup(entry.cache_key) is None for entry in shared)
-    assert ProgramStore(store).lookup(manifest.program("full.portable").cache_key) is not None
+    one = export(tmp_path / "one", program_store=store, cloud_backends=(), include_reduced=True,
+                 k_by_split={"conv5_1": 4, "pool5": 4})
+    events = []
+    two = export(tmp_path / "two", events, program_store=store, splits=("pool5",), cloud_backends=("xnnpack",))
+    assert [e.kind for e in events if e.name in ("full.xnnpack", "pool5_simple.xnnpack")] == [PROGRAM_REUSED] * 2
+    assert os.path.samefile(tmp_path / "one" / DATA_FILE, tmp_path / "two" / DATA_FILE)  # one file on disk
+    assert one.data_files == two.data_files
+    assert data_file_keys(tmp_path / "one" / DATA_FILE) == set(one.program("full.xnnpack").data_keys)
+    reduced = one.program("conv5_1_reduced.xnnpack")  # its PCA head stays inside: the data file is the model's
+    assert set(reduced.data_keys) < set(one.program("full.xnnpack").data_keys)
+    assert reduced.size_bytes >= one.program("conv5_1_simple.xnnpack").size_bytes + 4 * 128 * 4  # 4 x 128 floats
+    image = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    model = seeded_model("vgg16", ModelShape(2, 32, 16), 0).eval()
+    with torch.no_grad():
+        expected = model(image).numpy()
+    program = HostProgram.load(tmp_path / "two" / "full.xnnpack.pte", tmp_path / "two" / DATA_FILE)
+    np.testing.assert_allclose(program.run(image.numpy()), expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow
