@@ -20,8 +20,7 @@ from export.programs import ProgramSpec, plan_programs
 from export.reduction_setup import load_calibration, load_heldout, prepare_reductions
 from export.shared_weights import (
     DATA_FILE,
-    SharedWeights,
-    data_file_keys,
+    FolderWeights,
     model_storage_ids,
     write_pte_with_external_weights,
 )
@@ -54,12 +53,13 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
     heldout = load_heldout(config) if config.quantizes() else None
     context = ExportContext(arch, weights_id, calibration if config.quantizes() else None, heldout,
                             model_storage_ids(source.model))
-    reduced = prepare_reductions(config, source.graph, weights_id, model_id, out_dir, on_event, calibration)
-    previous = previous_entries(out_dir / MANIFEST_NAME)
+    store = ProgramStore(config.program_store) if config.program_store is not None else None
+    reduced = prepare_reductions(config, source.graph, weights_id, model_id, out_dir, on_event, calibration, store)
+    previous_manifest = read_previous_manifest(out_dir / MANIFEST_NAME)
+    previous = {entry.id: entry for entry in previous_manifest.programs} if previous_manifest else {}
     assert config.num_classes is not None, "load_source_model sets it from the model's output"
     model_info = ModelInfo(arch, config.num_classes, config.input_size, config.width_divisor, weights_id)
     manifest = Manifest(created_utc=utc_now(), tools=tools, model=model_info, programs=[])
-    store = ProgramStore(config.program_store) if config.program_store is not None else None
     specs = plan_programs(config, source.model, reduced, source.graph)
     keys = [program_cache_key(program_id=spec.program_id, configuration=spec.configuration, role=spec.role,
                               split_point=spec.split_point, backend=spec.backend, arch=arch,
@@ -72,9 +72,9 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
             for spec in specs]
     data_path = out_dir / DATA_FILE
     sharing = [shares_weights(spec, config) for spec in specs]
-    data_keys = data_file_keys(data_path) if any(sharing) else set()
+    weights = FolderWeights(data_path)
+    data_keys = weights.on_disk
     done: dict[int, ProgramEntry] = {}
-    stored_weights: dict[int, Path] = {}  # program linked from the store -> the stored data file with its weights
     pending: list[int] = []
     for index, spec in enumerate(specs):
         entry, stored_data = reusable(previous.get(spec.program_id), keys[index], out_dir, data_keys, store)
@@ -84,12 +84,10 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
         on_event(ExportEvent(PROGRAM_REUSED, spec.program_id, entry.file))
         done[index] = entry
         if stored_data is not None:
-            stored_weights[index] = stored_data
-    shared: SharedWeights | None = None
+            weights.add_stored(stored_data, entry.data_keys or ())
     other_data = {key for entry in previous.values() if entry.id not in {spec.program_id for spec in specs}
                   for key in (entry.data_keys or [])} if keep_other_data else set()
-
-    on_disk = data_file_info(data_path) if any(sharing) else None  # rewritten only once every program is done
+    on_disk = listed_data_file(data_path, previous_manifest) if any(sharing) else None  # rewritten at the end only
 
     def current_manifest(listed: DataFileInfo | None = on_disk, present: set[str] = data_keys) -> Manifest:
         """The programs so far; those whose weights are not in the data file `listed` (holding the keys `present`)
@@ -110,9 +108,7 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
         for event in result.events:
             on_event(event)
         if result.data_part is not None:
-            if shared is None:
-                shared = SharedWeights.read(data_path, keep=other_data | referenced_keys(done.values()))
-            shared.add_file(result.data_part)
+            weights.add_part(result.data_part)
             result.data_part.unlink()
         done[result.index] = result.entry
         on_event(ExportEvent(PROGRAM_EXPORTED, result.entry.id,
@@ -120,12 +116,12 @@ def run_export(config: ExportConfig, on_event: EventSink = ignore_event, keep_ot
         write_manifest(out_dir / MANIFEST_NAME, current_manifest())  # after every program: an interrupted run
         # keeps them (programs whose weights are not yet in the data file are exported again)
     final_keys = other_data | referenced_keys(done.values())
-    for index, stored_data in stored_weights.items():
-        if shared is None:
-            shared = SharedWeights.read(data_path, keep=final_keys)
-        shared.add_file(stored_data, set(done[index].data_keys or ()))
-    finish_shared_weights(data_path, shared, final_keys)
-    listed = data_file_info(data_path)
+    linked = weights.finish(final_keys)
+    if linked is not None:  # a stored data file, named by its verified sha256
+        listed: DataFileInfo | None = DataFileInfo(data_path.name, linked.stem, data_path.stat().st_size)
+    else:
+        unchanged = on_disk is not None and final_keys == data_keys
+        listed = on_disk if unchanged else data_file_info(data_path)
     if store is not None and listed is not None:
         store.share_data_file(data_path, listed)
     manifest = current_manifest(listed, final_keys)
@@ -175,20 +171,6 @@ def reusable(previous: ProgramEntry | None, cache_key: str, out_dir: Path, data_
     return stored.entry, stored.data_path
 
 
-def finish_shared_weights(data_path: Path, shared: SharedWeights | None, keep: set[str]) -> None:
-    """Write the data file with exactly the weights `keep` names (removed when none)."""
-    if not keep:
-        data_path.unlink(missing_ok=True)
-        return
-    if shared is None:
-        present = data_file_keys(data_path)
-        if present == keep:
-            return
-        shared = SharedWeights.read(data_path, keep=keep)
-    shared.keep_only(keep)
-    shared.write(data_path)
-
-
 def export_program(spec: ProgramSpec, context: ExportContext, out_dir: Path, cache_key: str,
                    on_event: EventSink = ignore_event, data_part: Path | None = None) -> ProgramEntry:
     """Write one program file and describe it (int8 programs with their quantization and accuracy figures).
@@ -235,14 +217,27 @@ def prepare_output_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def previous_entries(manifest_path: Path) -> dict[str, ProgramEntry]:
-    """Entries of an earlier manifest in the output folder (none if it is absent or unreadable)."""
+def read_previous_manifest(manifest_path: Path) -> Manifest | None:
+    """The earlier manifest in the output folder (None if it is absent or unreadable)."""
     if not manifest_path.is_file():
-        return {}
+        return None
     try:
-        return {entry.id: entry for entry in load_manifest(manifest_path).programs}
+        return load_manifest(manifest_path)
     except ManifestError:
-        return {}
+        return None
+
+
+def listed_data_file(data_path: Path, previous: Manifest | None) -> DataFileInfo | None:
+    """The data file on disk as the earlier manifest lists it when it has its size and was not written after the
+    manifest, else hashed anew (None when there is no data file): hashing VGG-16's takes 1.5 s."""
+    if not data_path.is_file():
+        return None
+    known = previous.data_file(data_path.name) if previous is not None else None
+    status, manifest_path = data_path.stat(), data_path.parent / MANIFEST_NAME
+    if known is not None and known.size_bytes == status.st_size and manifest_path.is_file() \
+            and status.st_mtime_ns <= manifest_path.stat().st_mtime_ns:
+        return known
+    return data_file_info(data_path)
 
 
 def utc_now() -> str:

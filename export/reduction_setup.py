@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from export.architectures import architecture_graph
+from export.cache import ProgramStore
 from export.calibration import CalibrationSet, image_paths, load_calibration_dir, synthetic_calibration
 from export.config import ExportConfig
 from export.events import PROJECTION_FITTED, PROJECTION_REUSED, EventSink, ExportEvent
@@ -47,8 +48,10 @@ def load_heldout(config: ExportConfig) -> CalibrationSet:
 
 
 def prepare_reductions(config: ExportConfig, model: nn.Module | ModelGraph, weights_id: str, model_id: str, out_dir: Path,
-                       on_event: EventSink, calibration: CalibrationSet | None = None) -> dict[str, ReducedSplit]:
-    """One ReducedSplit per split point; calibration features are computed once, only if some fit is needed."""
+                       on_event: EventSink, calibration: CalibrationSet | None = None,
+                       store: ProgramStore | None = None) -> dict[str, ReducedSplit]:
+    """One ReducedSplit per split point; calibration features are computed once, only if some fit is needed.
+    With a program store, a projection another folder fitted from the same inputs is linked from it."""
     if not config.include_reduced:
         return {}
     calibration = calibration if calibration is not None else load_calibration(config)
@@ -67,7 +70,11 @@ def prepare_reductions(config: ExportConfig, model: nn.Module | ModelGraph, weig
         k = config.k_for(split)
         key = projection_key(weights_id, model_id, split, k, calibration.fingerprint)
         relative = f"{PROJECTION_FOLDER}/{split}_k{k}_{key[:12]}.pt"
+        if store is not None:
+            store.link_projection(key, out_dir / relative)
         projection, fitted = load_or_fit_projection(out_dir / relative, key, functools.partial(features_for, split), split, k)
+        if store is not None:
+            store.add_projection(key, out_dir / relative)
         on_event(ExportEvent(PROJECTION_FITTED if fitted else PROJECTION_REUSED, relative,
                              f"explained variance ratio {projection.explained_variance_ratio:.4f}"))
         reduced[split] = ReducedSplit(projection, relative, calibration.fingerprint)

@@ -20,7 +20,7 @@ split study's 24 remainders take 1.35 MB of programs and one 544 MB data file in
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -178,3 +178,53 @@ class SharedWeights:
         with open(temporary, "wb") as file:
             cord.write_to_file(file)
         temporary.replace(path)
+
+
+class FolderWeights:
+    """The folder's shared data file while an export adds programs to it: a blob is read only when a program brings
+    a key the file lacks, and the file is rewritten only when its keys change.
+
+    Measured at full size (the split study after the reproduction, every program reusable): merging every
+    program's blobs into an in-memory copy and rewriting the file took 12 s of a 65 s export; this reads no blob
+    when the file (or a stored data file with exactly its keys, which is linked instead) already holds them."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.on_disk = data_file_keys(self.path)
+        self.new = SharedWeights()
+        self.stored: dict[str, Path] = {}  # key -> a stored data file holding it (read only to rewrite the file)
+
+    def keys(self) -> set[str]:
+        return self.on_disk | set(self.new.blobs) | set(self.stored)
+
+    def add_part(self, part: Path) -> None:
+        """Take the blobs of a program's own data file that the folder lacks (the caller removes the part)."""
+        missing = data_file_keys(part) - self.keys()
+        if missing:
+            self.new.add_file(part, missing)
+
+    def add_stored(self, source: Path, keys: Iterable[str]) -> None:
+        """Note that the stored data file `source` holds `keys` (a program linked from the program store)."""
+        for key in set(keys) - self.keys():
+            self.stored[key] = source
+
+    def finish(self, keep: set[str]) -> Path | None:
+        """Leave the data file with exactly the blobs `keep` names (removed when none): unchanged when it has
+        them, else a link to a stored data file holding exactly them (returned), else rewritten."""
+        if not keep:
+            self.path.unlink(missing_ok=True)
+            return None
+        if keep == self.on_disk:
+            return None
+        for source in dict.fromkeys(self.stored.values()):
+            if data_file_keys(source) == keep:
+                from export.cache import place_link
+
+                place_link(source, self.path)
+                return source
+        blobs = SharedWeights.read(self.path, keep=keep & self.on_disk)
+        blobs.blobs.update({key: value for key, value in self.new.blobs.items() if key in keep})
+        for source in dict.fromkeys(self.stored.values()):
+            blobs.add_file(source, {key for key, held_by in self.stored.items() if held_by == source and key in keep})
+        blobs.write(self.path)
+        return None
