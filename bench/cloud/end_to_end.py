@@ -99,7 +99,7 @@ def check_split(run_id: str, work: SplitWork, outcome: FileLaunchOutcome, image:
         return CloudRow(status="device_error", message=str(error), transfer=None, cloud=None, check=None, **base)
     transfer = transfer_of(features, "features")
     try:
-        reference = full.run(device_input)
+        reference = full.reference_output(device_input)
         remainder = HostProgram.load(work.remainder.local_path, work.remainder.data_local_path)
         logits, timing = remainder.timed(features, settings.repeats, CLOUD_BACKEND)
         by_encoding = {"float32": agreement(reference, logits)}

@@ -68,7 +68,7 @@ def test_tampered_features_fail_the_end_to_end_check(study):
     work = next(w for w in opened.plan.splits if w.configuration == "pool3_simple")
     files = {path.name: path for path in (study["kept"] / work.client.program_id).iterdir()}
     image = load_input_image(32)
-    full = HostProgram.load(opened.plan.full.local_path)
+    full = HostProgram.load(opened.plan.full.local_path, opened.plan.full.data_local_path)
     settings = CheckSettings(repeats=1)
     untouched = check_split(opened.run_id, work, FileLaunchOutcome("ok", {}, 0, "", 0.1, files), image, full, settings)
     assert untouched.status == "ok"

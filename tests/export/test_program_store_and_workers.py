@@ -117,3 +117,18 @@ def test_runner_seconds_add_the_sweep_launches_and_the_cloud_stage_device_launch
     (tmp_path / "cloud.jsonl").write_text(json.dumps({"device": {"wall_s": 0.5}}) + "\n"
                                           + json.dumps({"device": None}) + "\nnot json\n")
     assert runner_seconds(tmp_path) == pytest.approx(4.5)
+
+
+def test_a_projection_is_linked_from_the_store_and_pruned_when_no_folder_links_it(tmp_path):
+    store = ProgramStore(tmp_path / "store")
+    (tmp_path / "one" / "pca").mkdir(parents=True)
+    fitted = tmp_path / "one" / "pca" / "conv5_1_k8_abc.pt"
+    fitted.write_bytes(b"projection")
+    assert not store.link_projection("key", tmp_path / "two" / "pca" / "conv5_1_k8_abc.pt")
+    store.add_projection("key", fitted)
+    assert store.link_projection("key", tmp_path / "two" / "pca" / "conv5_1_k8_abc.pt")
+    assert os.path.samefile(fitted, tmp_path / "two" / "pca" / "conv5_1_k8_abc.pt")
+    fitted.unlink()
+    assert store.prune() == []
+    (tmp_path / "two" / "pca" / "conv5_1_k8_abc.pt").unlink()
+    assert store.prune() == ["key"] and not store.projection_path("key").exists()
