@@ -66,8 +66,10 @@ def test_every_configuration_runs_with_real_runner_output(small_export, host_run
 def test_a_crashing_runner_gives_crash_rows_and_the_sweep_goes_on(small_export, tmp_path, capsys):
     manifest_path, _ = small_export
     ok_json = json.dumps(runner_result_json())
-    bundle = write_script_bundle(tmp_path / "bundle", (
+    capabilities = json.dumps({"schema": "splitbench.runner_capabilities", "schema_version": 1, "data_files": True})
+    bundle = write_script_bundle(tmp_path / "bundle", (  # the small export's programs need --data (data_files)
         'case "$*" in\n'
+        f"  --version) echo {shlex.quote(capabilities)} ;;\n"
         '  *conv5_1_simple*) echo "about to crash" >&2; kill -SEGV $$ ;;\n'
         f"  *) echo {shlex.quote(ok_json)} ;;\n"
         "esac\n"))
