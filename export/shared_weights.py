@@ -160,9 +160,6 @@ class SharedWeights:
         """Add the blobs of another data file (a program's own weights; with `keys`, only those) not here yet."""
         self.blobs.update(read_data_file(Path(path), lambda key: key not in self.blobs and (keys is None or key in keys)))
 
-    def keep_only(self, keys: set[str]) -> None:
-        self.blobs = {key: value for key, value in self.blobs.items() if key in keys}
-
     def write(self, path: Path) -> None:
         """Write every blob once as a FlatTensor .ptd file, atomically."""
         from executorch.exir._serialize.data_serializer import DataEntry, DataPayload
